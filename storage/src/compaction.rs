@@ -1,0 +1,328 @@
+//! The maintenance thread: keeps a zero-filled spare segment ready for the next roll, and
+//! reclaims space by compacting sealed segments that are mostly dead.
+//!
+//! Compacting a segment copies its live entries to the head of the log in ordinary frames
+//! (keeping each key's version), waits until those frames are durable and no snapshot can
+//! still read the old copies, then drops the segment from the table and deletes its file.
+//! Commits go on meanwhile; they only wait for the writer lock while one small batch of
+//! entries (at most [`CHUNK`] bytes) is copied.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::directory::sync_dir;
+use crate::error::CommitError;
+use crate::format::{
+    EntryHeader, EntryKind, FrameHeader, ENTRY_HEADER_LEN, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
+};
+use crate::index::{Loc, Version};
+use crate::segment::Segment;
+use crate::store::Inner;
+use crate::writer::{entry_key, install, KeyRef};
+
+/// Largest batch of entries relocated under one hold of the writer lock.
+const CHUNK: usize = 256 << 10;
+
+/// A compacted segment waiting for the snapshots that may read it to close.
+pub(crate) struct Retiring {
+    seg: Arc<Segment>,
+    /// The last relocation frame; snapshots at or after it no longer read the segment.
+    after_seq: u64,
+}
+
+/// The maintenance thread's loop.
+pub(crate) fn run_maintenance(inner: Arc<Inner>) {
+    loop {
+        if inner.closing.load(Ordering::Acquire) || inner.failure.get().is_some() {
+            return;
+        }
+        if let Err(e) = ensure_spare(&inner) {
+            inner.fail(format!("preparing a spare segment failed: {e}"));
+            return;
+        }
+        if inner.options.background_compaction && inner.options.compact_below > 0.0 {
+            if let Err(e) = compact_step(&inner) {
+                if !matches!(e, CommitError::Closed) {
+                    inner.fail(format!("compaction failed: {e}"));
+                }
+                return;
+            }
+        }
+        retire_ready(&inner);
+        let idle = inner.retiring.lock().is_empty();
+        inner
+            .maint_signal
+            .sleep_unless(Duration::from_millis(if idle { 100 } else { 5 }), || {
+                // Never take the writer lock here: the writer rings this signal while
+                // holding it.
+                inner.spare_needed.load(Ordering::Acquire) || inner.closing.load(Ordering::Acquire)
+            });
+    }
+}
+
+/// Creates the spare segment if there is none.
+pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
+    let id = {
+        let mut w = inner.writer.lock();
+        if w.spare.is_some() {
+            return Ok(());
+        }
+        let id = w.next_segment_id;
+        w.next_segment_id += 1;
+        id
+    };
+    // Zero-filling takes a while: do it without the lock.
+    let seg = Arc::new(Segment::create(
+        &inner.dir,
+        id,
+        inner.options.segment_size,
+        inner.store_id,
+    )?);
+    let mut w = inner.writer.lock();
+    // Segment ids must follow log order. If the writer rolled meanwhile and had to create
+    // a segment itself, this one's id is already behind: throw it away.
+    if w.spare.is_none() && seg.id > w.active.id {
+        w.spare = Some(seg);
+        inner.spare_needed.store(false, Ordering::Release);
+    } else {
+        drop(w);
+        std::fs::remove_file(&seg.path)?;
+    }
+    Ok(())
+}
+
+/// Compacts the deadest sealed segment below the threshold, if any.
+fn compact_step(inner: &Inner) -> Result<(), CommitError> {
+    let _one_at_a_time = inner.compacting.lock();
+    let Some(seg) = pick_below(inner, inner.options.compact_below) else {
+        return Ok(());
+    };
+    let after_seq = compact_segment(inner, &seg)?;
+    inner.retiring.lock().push(Retiring { seg, after_seq });
+    Ok(())
+}
+
+/// Compacts every sealed segment below the threshold now. Each is deleted as soon as no
+/// open snapshot can read it (here if none is open, else by the maintenance thread).
+/// Returns how many segments were compacted.
+pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, CommitError> {
+    let _one_at_a_time = inner.compacting.lock();
+    let mut n = 0;
+    while let Some(seg) = pick_below(inner, threshold) {
+        let after_seq = compact_segment(inner, &seg)?;
+        inner.retiring.lock().push(Retiring { seg, after_seq });
+        n += 1;
+    }
+    retire_ready(inner);
+    Ok(n)
+}
+
+fn pick_below(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
+    let (table, active) = {
+        let w = inner.writer.lock();
+        (w.table.clone(), w.active.id)
+    };
+    let retiring: Vec<u32> = inner.retiring.lock().iter().map(|r| r.seg.id).collect();
+    table
+        .iter()
+        .filter(|s| s.id != active && !retiring.contains(&s.id))
+        .filter_map(|s| {
+            let used = s.end.load(Ordering::Acquire) as f64 - SEGMENT_HEADER_LEN as f64;
+            let live = s.live.load(Ordering::Relaxed) as f64;
+            let ratio = if used <= 0.0 { 0.0 } else { live / used };
+            (ratio < threshold || used <= FRAME_HEADER_LEN as f64).then(|| (ratio, s.clone()))
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, s)| s)
+}
+
+/// One entry of a sealed segment.
+struct Entry<'a> {
+    header: EntryHeader,
+    name: &'a str,
+    off: u32,
+}
+
+/// Whether `e` (in `seg`) is still needed: the newest record of its key, or a tombstone that
+/// may hide an older record in an older segment.
+fn is_live(inner: &Inner, seg: &Segment, oldest: bool, e: &Entry<'_>) -> bool {
+    let here = Loc {
+        seg: seg.id,
+        off: e.off,
+        len: e.header.total_len() as u32,
+    };
+    let latest = match entry_key(e.header.kind, e.header.id, e.name) {
+        KeyRef::Id(crate::batch::Space::Objects, id) => inner.index.objects.latest(id),
+        KeyRef::Id(crate::batch::Space::Tasks, id) => inner.index.tasks.latest(id),
+        KeyRef::Name(n) => inner.index.names.latest(n),
+    };
+    if e.header.kind.is_tombstone() {
+        // Nothing older can exist below the oldest segment.
+        !oldest
+            && match latest {
+                None => true,
+                Some(v) => v.tombstone && v.loc == here,
+            }
+    } else {
+        latest.is_some_and(|v| v.loc == here)
+    }
+}
+
+/// Copies the live entries of `seg` to the head of the log; returns the sequence number
+/// after which no snapshot reads `seg`.
+fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError> {
+    let end = seg.end.load(Ordering::Acquire) as usize;
+    let oldest = inner.writer.lock().table.oldest() == Some(seg.id);
+    let mut batch: Vec<Entry<'_>> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut last = None;
+    let mut off = SEGMENT_HEADER_LEN;
+    while off + FRAME_HEADER_LEN <= end {
+        // SAFETY: the segment is sealed; its frames up to `end` are published and never
+        // written again, and `seg` keeps it mapped.
+        let raw = unsafe { seg.slice(off, FRAME_HEADER_LEN) };
+        let h = FrameHeader::decode(raw).expect("sealed segments hold intact frames");
+        if h.seal {
+            break;
+        }
+        let mut at = off + FRAME_HEADER_LEN;
+        let frame_end = off + h.total_len();
+        while at < frame_end {
+            // SAFETY: as above.
+            let bytes = unsafe { seg.slice(at, frame_end - at) };
+            let header = EntryHeader::decode(bytes).expect("sealed segments hold intact entries");
+            let name = &bytes[ENTRY_HEADER_LEN..ENTRY_HEADER_LEN + header.name_len as usize];
+            let e = Entry {
+                header,
+                name: std::str::from_utf8(name).expect("names were checked on write"),
+                off: at as u32,
+            };
+            at += header.total_len();
+            if is_live(inner, seg, oldest, &e) {
+                batch_bytes += e.header.total_len();
+                batch.push(e);
+                if batch_bytes >= CHUNK {
+                    last = relocate(inner, seg, oldest, &batch)?.or(last);
+                    batch.clear();
+                    batch_bytes = 0;
+                }
+            }
+        }
+        off = frame_end;
+    }
+    if !batch.is_empty() {
+        last = relocate(inner, seg, oldest, &batch)?.or(last);
+    }
+    let after_seq = last.unwrap_or_else(|| inner.visible_seq());
+    inner
+        .durable
+        .wait(after_seq)
+        .map_err(|e| CommitError::Failed(e.to_string()))?;
+    Ok(after_seq)
+}
+
+/// Writes the still-live entries of `entries` in one frame; returns its sequence number.
+fn relocate(
+    inner: &Inner,
+    seg: &Segment,
+    oldest: bool,
+    entries: &[Entry<'_>],
+) -> Result<Option<u64>, CommitError> {
+    let mut guard = inner.writer.lock();
+    let w = &mut *guard;
+    inner.check_open()?;
+    let horizon = inner.horizon(w);
+    inner.prune_pending(w, horizon);
+    // Re-checked under the lock: a commit may have replaced some since the scan.
+    let live: Vec<&Entry<'_>> = entries
+        .iter()
+        .filter(|e| is_live(inner, seg, oldest, e))
+        .collect();
+    if live.is_empty() {
+        return Ok(None);
+    }
+    let len = FRAME_HEADER_LEN + live.iter().map(|e| e.header.total_len()).sum::<usize>();
+    let (seq, dst, start) = inner.begin_frame(w, len)?;
+    assert_ne!(dst.id, seg.id, "a segment is never compacted into itself");
+    let mut at = start + FRAME_HEADER_LEN;
+    for e in &live {
+        let n = e.header.total_len();
+        // SAFETY: the source is a published entry of a sealed segment (read-only); the
+        // destination lies past every published frame of the active segment and we hold
+        // the writer lock.
+        unsafe {
+            let src = seg.slice(e.off as usize, n);
+            dst.write(at, src);
+        }
+        at += n;
+    }
+    inner.end_frame(w, &dst, start, len, seq, live.len() as u32);
+    let mut at = start + FRAME_HEADER_LEN;
+    for e in &live {
+        let n = e.header.total_len();
+        let v = Version {
+            seq,
+            version: e.header.version,
+            loc: Loc {
+                seg: dst.id,
+                off: at as u32,
+                len: n as u32,
+            },
+            target: if e.header.kind == EntryKind::Bind {
+                e.header.id
+            } else {
+                0
+            },
+            tombstone: e.header.kind.is_tombstone(),
+        };
+        let key = entry_key(e.header.kind, e.header.id, e.name);
+        install(
+            &inner.index,
+            &w.table,
+            &mut w.pending_prune,
+            key,
+            v,
+            horizon,
+        );
+        at += n;
+    }
+    inner.publish(w, seq, start + len);
+    drop(guard);
+    inner.flush_signal.ring();
+    Ok(Some(seq))
+}
+
+/// Deletes the compacted segments that no open snapshot can read any more.
+fn retire_ready(inner: &Inner) {
+    let mut retiring = inner.retiring.lock();
+    let mut i = 0;
+    while i < retiring.len() {
+        let ready = {
+            let mut w = inner.writer.lock();
+            let horizon = inner.horizon(&w);
+            if horizon >= retiring[i].after_seq {
+                let id = retiring[i].seg.id;
+                let table = Arc::new(w.table.without(id));
+                w.table = table.clone();
+                *inner.table.write() = table;
+                true
+            } else {
+                false
+            }
+        };
+        if ready {
+            let r = retiring.swap_remove(i);
+            let used = r.seg.end.load(Ordering::Relaxed) as u64;
+            // Snapshots taken earlier may still hold the mapping; the file can go now, its
+            // pages stay readable until the last of them is dropped.
+            if std::fs::remove_file(&r.seg.path).is_ok() {
+                let _ = sync_dir(&inner.dir);
+                inner.compacted.fetch_add(1, Ordering::Relaxed);
+                inner.reclaimed.fetch_add(used, Ordering::Relaxed);
+            }
+        } else {
+            i += 1;
+        }
+    }
+}

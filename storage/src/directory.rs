@@ -1,0 +1,184 @@
+//! The store's directory: the `STORE` marker file, the process lock, and the list of
+//! segment files.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::OpenError;
+use crate::format::{Meta, FORMAT_VERSION, LOCK_FILE, META_FILE};
+use crate::segment::parse_segment_file_name;
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Makes renames and creations inside `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// An exclusive `flock` on the store's `LOCK` file, released when dropped (or when the
+/// process dies, however it dies).
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    _file: File,
+}
+
+/// Takes the store's lock, or reports who holds it.
+pub(crate) fn lock(dir: &Path) -> Result<DirLock, OpenError> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    // SAFETY: flock on a descriptor we own; it has no memory-safety preconditions.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim().parse::<u32>() {
+                Ok(pid) => format!(" (pid {pid})"),
+                Err(_) => String::new(),
+            };
+            return Err(OpenError::Locked {
+                dir: dir.to_path_buf(),
+                holder,
+            });
+        }
+        return Err(OpenError::Io { path, source: err });
+    }
+    file.set_len(0).map_err(io_err(&path))?;
+    write!(file, "{}", std::process::id()).map_err(io_err(&path))?;
+    Ok(DirLock { _file: file })
+}
+
+/// What `inspect` found in the directory.
+pub(crate) enum Found {
+    /// A store with this `STORE` file.
+    Store(Meta),
+    /// Nothing (or only a stale lock file): a store may be created here.
+    Empty,
+}
+
+/// Decides whether `dir` is a store, may become one, or must be refused.
+pub(crate) fn inspect(dir: &Path, create: bool) -> Result<Found, OpenError> {
+    if !dir.exists() {
+        if !create {
+            return Err(OpenError::NotAStore {
+                dir: dir.to_path_buf(),
+                reason: "the directory does not exist (and `create` is off)".into(),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    if !dir.is_dir() {
+        return Err(OpenError::NotAStore {
+            dir: dir.to_path_buf(),
+            reason: "it is not a directory".into(),
+        });
+    }
+    let meta_path = dir.join(META_FILE);
+    if meta_path.exists() {
+        let mut bytes = Vec::new();
+        File::open(&meta_path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(io_err(&meta_path))?;
+        let meta = Meta::decode(&bytes).map_err(|why| OpenError::NotAStore {
+            dir: dir.to_path_buf(),
+            reason: format!("its {META_FILE} file is not a store marker: {why}"),
+        })?;
+        if meta.format_version > FORMAT_VERSION {
+            return Err(OpenError::NewerFormat {
+                dir: dir.to_path_buf(),
+                found: meta.format_version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        return Ok(Found::Store(meta));
+    }
+    let mut others = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != LOCK_FILE {
+            others.push(name);
+        }
+    }
+    if others.is_empty() {
+        if !create {
+            return Err(OpenError::NotAStore {
+                dir: dir.to_path_buf(),
+                reason: "the directory is empty (and `create` is off)".into(),
+            });
+        }
+        return Ok(Found::Empty);
+    }
+    others.sort();
+    others.truncate(3);
+    Err(OpenError::NotAStore {
+        dir: dir.to_path_buf(),
+        reason: format!(
+            "it has files ({}, ...) but no {META_FILE} file",
+            others.join(", ")
+        ),
+    })
+}
+
+/// Writes a new `STORE` file durably.
+pub(crate) fn create_meta(dir: &Path) -> Result<Meta, OpenError> {
+    let meta = Meta {
+        format_version: FORMAT_VERSION,
+        store_id: new_store_id(),
+    };
+    let tmp = dir.join(format!("{META_FILE}.tmp"));
+    let path = dir.join(META_FILE);
+    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+    f.write_all(&meta.encode()).map_err(io_err(&tmp))?;
+    f.sync_all().map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    sync_dir(dir).map_err(io_err(dir))?;
+    Ok(meta)
+}
+
+fn new_store_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish() | 1
+}
+
+/// The segment files in `dir`, in id order. Leftover `*.tmp` files of interrupted
+/// segment creations are removed.
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, OpenError> {
+    let mut segments = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tmp") {
+            let p = entry.path();
+            std::fs::remove_file(&p).map_err(io_err(&p))?;
+            continue;
+        }
+        if let Some(id) = parse_segment_file_name(&name) {
+            segments.push((id, entry.path()));
+        }
+    }
+    segments.sort_by_key(|(id, _)| *id);
+    Ok(segments)
+}

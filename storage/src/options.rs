@@ -1,0 +1,72 @@
+//! How a store is opened and run.
+
+use std::time::Duration;
+
+/// When a commit counts as acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// A commit is acknowledged once it is on disk (after the group commit's sync).
+    /// After a crash every acknowledged commit is present. The default.
+    Full,
+    /// A commit is acknowledged as soon as it is visible; the log is synced every
+    /// `interval`. A crash loses at most the commits of the last interval, and never leaves
+    /// a partial commit: recovery still yields a prefix of the commit order.
+    Relaxed {
+        /// How often the log is synced.
+        interval: Duration,
+    },
+}
+
+/// Options for [`Store::open`](crate::Store::open).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Create the store when the directory is missing or empty. Default `true`.
+    pub create: bool,
+    /// Size of each segment file in bytes. A commit must fit in one segment.
+    /// Default 64 MiB; between 64 KiB and 1 GiB, a multiple of 4096.
+    pub segment_size: u32,
+    /// When commits are acknowledged. Default [`Durability::Full`].
+    pub durability: Durability,
+    /// A sealed segment whose live bytes fall below this fraction of its used bytes is
+    /// compacted: its live records are copied to the head of the log and the file deleted.
+    /// Default 0.5; 0 turns compaction off.
+    pub compact_below: f64,
+    /// Run background compaction. Default `true`; tests turn it off to compact by hand.
+    pub background_compaction: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            create: true,
+            segment_size: 64 << 20,
+            durability: Durability::Full,
+            compact_below: 0.5,
+            background_compaction: true,
+        }
+    }
+}
+
+impl Options {
+    /// Checks the options; the error says which one is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(64 << 10..=1 << 30).contains(&self.segment_size) || self.segment_size % 4096 != 0 {
+            return Err(format!(
+                "segment_size {} must be a multiple of 4096 between 64 KiB and 1 GiB",
+                self.segment_size
+            ));
+        }
+        if !(0.0..1.0).contains(&self.compact_below) {
+            return Err(format!(
+                "compact_below {} must be at least 0 and below 1",
+                self.compact_below
+            ));
+        }
+        if let Durability::Relaxed { interval } = self.durability {
+            if interval.is_zero() {
+                return Err("the relaxed durability interval must not be zero".into());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,375 @@
+//! Rebuilding the index from the log on open, and deciding where the durable prefix ends.
+//!
+//! The scan stops at the first frame that is not intact (the *break point*). What follows it
+//! is either an unsynced tail that a crash cut short, which is discarded, or damage to data
+//! that was once durable, which is reported. The two are told apart by the frames after the
+//! break point: every frame records how far the log was synced when it was written, so a
+//! later frame claiming a sync beyond the break point proves the broken bytes had been on
+//! disk.
+
+use std::collections::VecDeque;
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::directory::{list_segments, sync_dir};
+use crate::error::OpenError;
+use crate::format::{
+    log_position, EntryHeader, EntryKind, FrameHeader, SegmentHeader, ALIGN, ENTRY_HEADER_LEN,
+    FORMAT_VERSION, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
+};
+use crate::index::{Index, Loc, Version};
+use crate::segment::Segment;
+use crate::table::SegTable;
+use crate::writer::{entry_key, install};
+
+/// The state the log describes.
+pub(crate) struct Recovered {
+    /// Segments kept, in id order; the last is the active one.
+    pub segments: Vec<Arc<Segment>>,
+    /// Where the next frame goes in the active segment.
+    pub pos: u32,
+    /// Sequence number of the last recovered commit (0 for an empty store).
+    pub last_seq: u64,
+    /// Smallest id never handed out.
+    pub next_id: u64,
+    /// Id for the next segment created.
+    pub next_segment_id: u32,
+    /// Bytes of torn tail discarded, for the log line.
+    pub discarded_tail: bool,
+}
+
+struct Opened {
+    seg: Arc<Segment>,
+    /// Bytes of the segment that exist on disk (less than its size if it was truncated).
+    limit: usize,
+}
+
+fn corrupt(file: &Path, offset: usize, reason: impl Into<String>) -> OpenError {
+    OpenError::Corrupt {
+        file: file.to_path_buf(),
+        offset: offset as u64,
+        reason: reason.into(),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open_segment(id: u32, path: PathBuf, store_id: u64) -> Result<Opened, OpenError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    let len = file.metadata().map_err(io(&path))?.len();
+    let mut hdr = [0u8; SEGMENT_HEADER_LEN];
+    if len < SEGMENT_HEADER_LEN as u64 {
+        return Err(corrupt(
+            &path,
+            0,
+            "the file is shorter than a segment header",
+        ));
+    }
+    file.read_exact_at(&mut hdr, 0).map_err(io(&path))?;
+    let h = SegmentHeader::decode(&hdr).map_err(|why| corrupt(&path, 0, why))?;
+    if h.format_version > FORMAT_VERSION {
+        return Err(corrupt(
+            &path,
+            0,
+            format!(
+                "segment written in format {}, newer than this build's {FORMAT_VERSION}",
+                h.format_version
+            ),
+        ));
+    }
+    if h.segment_id != id {
+        return Err(corrupt(
+            &path,
+            24,
+            format!(
+                "the header names segment {} but the file is named for {id}",
+                h.segment_id
+            ),
+        ));
+    }
+    if h.store_id != store_id {
+        return Err(corrupt(&path, 16, "the segment belongs to another store"));
+    }
+    if h.size % 4096 != 0 || (h.size as usize) < 2 * SEGMENT_HEADER_LEN + FRAME_HEADER_LEN {
+        return Err(corrupt(
+            &path,
+            12,
+            format!("implausible segment size {}", h.size),
+        ));
+    }
+    let limit = len.min(h.size as u64) as usize;
+    if len < h.size as u64 {
+        // Segments are created at full size, so a short file was truncated after the fact.
+        // Extending it only adds zeros where bytes were missing anyway; the scan treats
+        // everything past `limit` as absent.
+        file.set_len(h.size as u64).map_err(io(&path))?;
+    }
+    let seg = Segment::map(id, path.clone(), file, h.size).map_err(io(&path))?;
+    Ok(Opened {
+        seg: Arc::new(seg),
+        limit,
+    })
+}
+
+/// An intact frame's entries, checked but not yet applied.
+struct ParsedEntry<'a> {
+    header: EntryHeader,
+    name: &'a str,
+    off: usize,
+}
+
+enum Parsed<'a> {
+    Commit(FrameHeader, Vec<ParsedEntry<'a>>),
+    Seal,
+}
+
+/// Reads the frame at `off`, or says why it is not an intact frame in sequence.
+fn parse_frame<'a>(
+    data: &'a [u8],
+    off: usize,
+    last_seq: u64,
+    first_in_segment: bool,
+) -> Result<Parsed<'a>, String> {
+    if off + FRAME_HEADER_LEN > data.len() {
+        return Err("the log ends without a frame here".into());
+    }
+    let raw = &data[off..off + FRAME_HEADER_LEN];
+    let Some(h) = FrameHeader::decode(raw) else {
+        return Err(if raw.iter().all(|b| *b == 0) {
+            "the log ends here".into()
+        } else {
+            "the frame header is damaged (bad magic or checksum)".into()
+        });
+    };
+    let end = off
+        .checked_add(h.total_len())
+        .filter(|e| *e <= data.len())
+        .ok_or("the frame runs past the end of the segment")?;
+    let body = &data[off + FRAME_HEADER_LEN..end];
+    if crc32c::crc32c(body) != h.body_crc {
+        return Err("the frame body checksum does not match".into());
+    }
+    if h.seal {
+        if h.entries != 0 || h.body_len != 0 || h.seq != last_seq {
+            return Err("a seal frame is malformed".into());
+        }
+        return Ok(Parsed::Seal);
+    }
+    let in_order = if first_in_segment {
+        h.seq > last_seq
+    } else {
+        h.seq == last_seq + 1
+    };
+    if !in_order {
+        return Err(format!(
+            "frame sequence {} does not follow {last_seq}",
+            h.seq
+        ));
+    }
+    if h.body_len as usize % ALIGN != 0 {
+        return Err("the frame body length is not aligned".into());
+    }
+    let mut entries = Vec::with_capacity(h.entries as usize);
+    let mut at = 0usize;
+    while at < body.len() {
+        let header = EntryHeader::decode(&body[at..])
+            .map_err(|e| format!("entry at body offset {at}: {e}"))?;
+        let len = header.total_len();
+        if at + len > body.len() {
+            return Err(format!("entry at body offset {at} runs past its frame"));
+        }
+        if header.version == 0 || header.version > h.seq {
+            return Err(format!(
+                "entry at body offset {at} has impossible version {}",
+                header.version
+            ));
+        }
+        let name_bytes =
+            &body[at + ENTRY_HEADER_LEN..at + ENTRY_HEADER_LEN + header.name_len as usize];
+        let name = std::str::from_utf8(name_bytes)
+            .map_err(|_| format!("entry at body offset {at} has a name that is not UTF-8"))?;
+        entries.push(ParsedEntry {
+            header,
+            name,
+            off: off + FRAME_HEADER_LEN + at,
+        });
+        at += len;
+    }
+    if entries.len() != h.entries as usize {
+        return Err("the frame's entry count does not match its body".into());
+    }
+    Ok(Parsed::Commit(h, entries))
+}
+
+/// Whether any intact frame header at or after `from` (in `segs[first..]`) claims the log
+/// was synced past `pos`: proof that the bytes at `pos` were once durable.
+fn durable_beyond(segs: &[Opened], first: usize, from: usize, pos: u64) -> bool {
+    for (j, o) in segs.iter().enumerate().skip(first) {
+        // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
+        let data = unsafe { o.seg.slice(0, o.limit) };
+        let mut at = if j == first { from } else { SEGMENT_HEADER_LEN };
+        at = at.next_multiple_of(ALIGN);
+        while at + FRAME_HEADER_LEN <= data.len() {
+            if data[at..at + 4] == crate::format::FRAME_MAGIC {
+                if let Some(h) = FrameHeader::decode(&data[at..at + FRAME_HEADER_LEN]) {
+                    if h.synced_upto > pos {
+                        return true;
+                    }
+                }
+            }
+            at += ALIGN;
+        }
+    }
+    false
+}
+
+/// Replays the log in `dir` into `index`.
+pub(crate) fn recover(
+    dir: &Path,
+    store_id: u64,
+    segment_size: u32,
+    index: &Index,
+) -> Result<Recovered, OpenError> {
+    let listed = list_segments(dir)?;
+    let next_segment_id = listed.last().map(|(id, _)| id + 1).unwrap_or(1);
+    let mut segs = Vec::with_capacity(listed.len());
+    for (id, path) in listed {
+        segs.push(open_segment(id, path, store_id)?);
+    }
+    let table = SegTable::from_segments(segs.iter().map(|o| o.seg.clone()));
+    let mut pending = VecDeque::new();
+    let mut last_seq = 0u64;
+    let mut next_id = 1u64;
+    let mut brk: Option<(usize, usize, String)> = None;
+    'segments: for (i, o) in segs.iter().enumerate() {
+        // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
+        let data = unsafe { o.seg.slice(0, o.limit) };
+        let mut off = SEGMENT_HEADER_LEN;
+        let mut first = true;
+        loop {
+            match parse_frame(data, off, last_seq, first) {
+                Ok(Parsed::Seal) => {
+                    o.seg
+                        .end
+                        .store((off + FRAME_HEADER_LEN) as u32, Ordering::Relaxed);
+                    continue 'segments;
+                }
+                Ok(Parsed::Commit(h, entries)) => {
+                    for e in &entries {
+                        let kind = e.header.kind;
+                        let v = Version {
+                            seq: h.seq,
+                            version: e.header.version,
+                            loc: Loc {
+                                seg: o.seg.id,
+                                off: e.off as u32,
+                                len: e.header.total_len() as u32,
+                            },
+                            target: if kind == EntryKind::Bind {
+                                e.header.id
+                            } else {
+                                0
+                            },
+                            tombstone: kind.is_tombstone(),
+                        };
+                        let key = entry_key(kind, e.header.id, e.name);
+                        install(index, &table, &mut pending, key, v, h.seq);
+                        if kind != EntryKind::Unbind {
+                            next_id = next_id.max(e.header.id.saturating_add(1));
+                        }
+                    }
+                    last_seq = h.seq;
+                    next_id = next_id.max(h.next_id);
+                    off += h.total_len();
+                    first = false;
+                    o.seg.end.store(off as u32, Ordering::Relaxed);
+                }
+                Err(why) => {
+                    brk = Some((i, off, why));
+                    break 'segments;
+                }
+            }
+        }
+    }
+    debug_assert!(pending.is_empty(), "replay prunes as it goes");
+
+    let mut discarded_tail = false;
+    let (active_index, pos) = match brk {
+        Some((i, off, why)) => {
+            let pos = log_position(segs[i].seg.id, off as u32);
+            if durable_beyond(&segs, i, off + ALIGN, pos) {
+                return Err(corrupt(
+                    &segs[i].seg.path,
+                    off,
+                    format!("{why}, but later records show it had been synced"),
+                ));
+            }
+            // An unsynced tail: nothing from here on was ever acknowledged.
+            let o = &segs[i];
+            // SAFETY: still no other reader or writer.
+            let rest = unsafe { o.seg.slice(off, o.seg.size() as usize - off) };
+            if rest.iter().any(|b| *b != 0) {
+                discarded_tail = true;
+                let zeros = vec![0u8; rest.len()];
+                // SAFETY: recovery is the only user of the map; the range is past every
+                // frame kept.
+                unsafe { o.seg.write(off, &zeros) };
+                o.seg
+                    .sync_range(off, o.seg.size() as usize)
+                    .map_err(io(&o.seg.path))?;
+            }
+            (i, off)
+        }
+        None => (usize::MAX, 0),
+    };
+    let mut kept: Vec<Arc<Segment>> = Vec::new();
+    for (j, o) in segs.into_iter().enumerate() {
+        if active_index != usize::MAX && j > active_index {
+            discarded_tail = true;
+            std::fs::remove_file(&o.seg.path).map_err(io(&o.seg.path))?;
+            continue;
+        }
+        kept.push(o.seg);
+    }
+    if discarded_tail {
+        sync_dir(dir).map_err(io(dir))?;
+    }
+    let (pos, next_segment_id) = if active_index == usize::MAX {
+        // Every segment ended in a seal (or there are none): start a fresh one.
+        let id = next_segment_id;
+        let seg = Segment::create(dir, id, segment_size, store_id).map_err(io(dir))?;
+        kept.push(Arc::new(seg));
+        (SEGMENT_HEADER_LEN as u32, id + 1)
+    } else {
+        (pos as u32, next_segment_id)
+    };
+    // Frames read back after a process crash may still sit only in the page cache.
+    for s in &kept {
+        let end = s.end.load(Ordering::Relaxed) as usize;
+        s.sync_range(0, end).map_err(io(&s.path))?;
+    }
+    kept.last()
+        .expect("there is an active segment")
+        .end
+        .store(pos, Ordering::Relaxed);
+    Ok(Recovered {
+        segments: kept,
+        pos,
+        last_seq,
+        next_id,
+        next_segment_id,
+        discarded_tail,
+    })
+}

@@ -1,0 +1,164 @@
+//! One segment file of the log, mapped into memory.
+//!
+//! A segment is created at its full size, filled with zeros and synced before it is used,
+//! so that later syncs of appended frames only flush data, never file metadata. Frames are
+//! written through the shared mapping by the single writer (under the commit lock) and read
+//! in place by everyone.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::directory::sync_dir;
+use crate::format::{SegmentHeader, FORMAT_VERSION, SEGMENT_HEADER_LEN, SEGMENT_SUFFIX};
+
+/// A mapped segment file.
+pub(crate) struct Segment {
+    /// The segment's id, also its file name.
+    pub id: u32,
+    /// Where the file lives.
+    pub path: PathBuf,
+    /// Kept open for the mapping's lifetime.
+    _file: File,
+    map: MmapRaw,
+    size: u32,
+    /// Bytes of entries in this segment that are still the newest record of their key.
+    pub live: AtomicU64,
+    /// End of the frames written so far (final once the segment is sealed).
+    pub end: AtomicU32,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("id", &self.id)
+            .field("size", &self.size)
+            .field("end", &self.end.load(Ordering::Relaxed))
+            .field("live", &self.live.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// The file name of segment `id`.
+pub(crate) fn segment_file_name(id: u32) -> String {
+    format!("{id:016x}{SEGMENT_SUFFIX}")
+}
+
+/// Parses a segment file name back into its id.
+pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(SEGMENT_SUFFIX)?;
+    if stem.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(stem, 16)
+        .ok()
+        .and_then(|v| u32::try_from(v).ok())
+}
+
+impl Segment {
+    /// Creates segment `id` in `dir`: header, zeros to `size`, synced, then renamed into place.
+    pub fn create(dir: &Path, id: u32, size: u32, store_id: u64) -> std::io::Result<Segment> {
+        assert!(size as usize > SEGMENT_HEADER_LEN && size % 4096 == 0);
+        let path = dir.join(segment_file_name(id));
+        let tmp = dir.join(format!("{}.tmp", segment_file_name(id)));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        let header = SegmentHeader {
+            format_version: FORMAT_VERSION,
+            size,
+            store_id,
+            segment_id: id,
+        };
+        // Real zeros, not a sparse file or preallocated extents: appends later dirty only
+        // data blocks, so each group commit's sync writes no metadata.
+        let chunk = vec![0u8; 1 << 20];
+        file.write_all(&header.encode())?;
+        let mut left = size as usize - SEGMENT_HEADER_LEN;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            file.write_all(&chunk[..n])?;
+            left -= n;
+        }
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        sync_dir(dir)?;
+        Self::map(id, path, file, size)
+    }
+
+    /// Maps an existing, full-size segment file.
+    pub fn map(id: u32, path: PathBuf, file: File, size: u32) -> std::io::Result<Segment> {
+        let map = MmapOptions::new().len(size as usize).map_raw(&file)?;
+        Ok(Segment {
+            id,
+            path,
+            _file: file,
+            map,
+            size,
+            live: AtomicU64::new(0),
+            end: AtomicU32::new(SEGMENT_HEADER_LEN as u32),
+        })
+    }
+
+    /// The segment's size in bytes.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// The bytes `[off, off + len)`.
+    ///
+    /// # Safety
+    /// Nobody may write the range while the returned slice lives. The writer only writes
+    /// past the end of every frame that has been published, and published frames are never
+    /// written again, so a range inside a published frame is safe to read.
+    pub unsafe fn slice(&self, off: usize, len: usize) -> &[u8] {
+        assert!(
+            off.checked_add(len)
+                .is_some_and(|end| end <= self.size as usize),
+            "read of {len} bytes at {off} past the end of segment {}",
+            self.id
+        );
+        // SAFETY: the range is inside the mapping (checked above), the mapping lives as long
+        // as `self`, and the caller guarantees nobody writes it meanwhile.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(off), len) }
+    }
+
+    /// Copies `bytes` to offset `off`.
+    ///
+    /// # Safety
+    /// Only the writer calls this, on a range no reader can reach yet (past every published
+    /// frame), and never concurrently with itself.
+    pub unsafe fn write(&self, off: usize, bytes: &[u8]) {
+        assert!(
+            off.checked_add(bytes.len())
+                .is_some_and(|end| end <= self.size as usize),
+            "write of {} bytes at {off} past the end of segment {}",
+            bytes.len(),
+            self.id
+        );
+        // SAFETY: in bounds (checked above); the range is unpublished, so no reference to it
+        // exists, and the caller is the only writer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.map.as_mut_ptr().add(off),
+                bytes.len(),
+            )
+        }
+    }
+
+    /// Makes `[from, to)` durable.
+    pub fn sync_range(&self, from: usize, to: usize) -> std::io::Result<()> {
+        debug_assert!(from <= to && to <= self.size as usize);
+        if from == to {
+            return Ok(());
+        }
+        self.map.flush_range(from, to - from)
+    }
+}

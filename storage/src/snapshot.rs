@@ -1,0 +1,187 @@
+//! Consistent, zero-copy reads: a snapshot sees exactly the commits up to its sequence
+//! number, and its reads borrow the mapped log directly.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::format::{value_offset, ENTRY_HEADER_LEN};
+use crate::index::Version;
+use crate::store::Inner;
+use crate::table::SegTable;
+
+/// The open snapshots, so the writer knows which old versions someone may still read.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    open: BTreeMap<u64, u32>,
+}
+
+impl Registry {
+    pub fn add(&mut self, seq: u64) {
+        *self.open.entry(seq).or_default() += 1;
+    }
+
+    pub fn remove(&mut self, seq: u64) {
+        let n = self.open.get_mut(&seq).expect("snapshot was registered");
+        *n -= 1;
+        if *n == 0 {
+            self.open.remove(&seq);
+        }
+    }
+
+    /// The oldest sequence number any open snapshot reads at, or `visible` if none is open.
+    pub fn horizon(&self, visible: u64) -> u64 {
+        self.open
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(visible)
+            .min(visible)
+    }
+}
+
+/// A committed object or pending task, read in place from the mapped log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The stable type name it was stored with.
+    pub type_name: &'a str,
+    /// Its version: the sequence number of the commit that wrote it. Pass it to
+    /// [`Batch::read_object`](crate::Batch::read_object) to make a commit depend on it.
+    pub version: u64,
+    /// The stored bytes, 16-byte aligned (an rkyv archive can be accessed in place).
+    pub value: &'a [u8],
+}
+
+/// A name binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The id the name is bound to.
+    pub id: u64,
+    /// The binding's version, for [`Batch::read_name`](crate::Batch::read_name).
+    pub version: u64,
+}
+
+/// A consistent view of the store as of one commit.
+///
+/// Taking a snapshot is cheap; reads through it never block commits and never see part of a
+/// commit. Values borrow the snapshot, and the segments they live in stay mapped until it is
+/// dropped, even if compaction retires them meanwhile. Keep snapshots short: old versions
+/// are kept in memory while an older snapshot is open.
+pub struct Snapshot {
+    inner: Arc<Inner>,
+    seq: u64,
+    table: Arc<SegTable>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").field("seq", &self.seq).finish()
+    }
+}
+
+impl Snapshot {
+    pub(crate) fn new(inner: Arc<Inner>) -> Snapshot {
+        let seq = {
+            let mut reg = inner.snapshots.lock();
+            let seq = inner.visible_seq();
+            reg.add(seq);
+            seq
+        };
+        // Loaded after the sequence number: every segment holding a commit up to `seq` was
+        // published before that commit became visible.
+        let table = inner.table.read().clone();
+        Snapshot { inner, seq, table }
+    }
+
+    /// The sequence number of the last commit this snapshot sees.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Object `id`, or `None` if it does not exist at this snapshot.
+    #[inline]
+    pub fn object(&self, id: u64) -> Option<Record<'_>> {
+        let v = self.inner.index.objects.visible(id, self.seq)?;
+        self.record(&v)
+    }
+
+    /// Pending task `id`, or `None`.
+    pub fn task(&self, id: u64) -> Option<Record<'_>> {
+        let v = self.inner.index.tasks.visible(id, self.seq)?;
+        self.record(&v)
+    }
+
+    /// The ids of every object present at this snapshot, in order.
+    pub fn object_ids(&self) -> Vec<u64> {
+        self.inner.index.objects.present_at(self.seq)
+    }
+
+    /// The ids of every pending task present at this snapshot, in order.
+    pub fn task_ids(&self) -> Vec<u64> {
+        self.inner.index.tasks.present_at(self.seq)
+    }
+
+    /// The binding of `name`, or `None` if it is unbound.
+    pub fn name(&self, name: &str) -> Option<Binding> {
+        let v = self.inner.index.names.visible(name, self.seq)?;
+        (!v.tombstone).then_some(Binding {
+            id: v.target,
+            version: v.version,
+        })
+    }
+
+    /// The first bound name strictly after `after` in byte order (`None`: the first name),
+    /// with its binding.
+    pub fn next_name(&self, after: Option<&str>) -> Option<(String, Binding)> {
+        let (name, v) = self.inner.index.names.next_visible(after, self.seq)?;
+        Some((
+            name,
+            Binding {
+                id: v.target,
+                version: v.version,
+            },
+        ))
+    }
+
+    /// Every binding at this snapshot, in name order.
+    pub fn names(&self) -> impl Iterator<Item = (String, Binding)> + '_ {
+        let mut after: Option<String> = None;
+        std::iter::from_fn(move || {
+            let next = self.next_name(after.as_deref())?;
+            after = Some(next.0.clone());
+            Some(next)
+        })
+    }
+
+    fn record(&self, v: &Version) -> Option<Record<'_>> {
+        if v.tombstone {
+            return None;
+        }
+        let seg = self
+            .table
+            .get(v.loc.seg)
+            .expect("a snapshot's table holds every segment its versions live in");
+        // SAFETY: the entry belongs to a commit at or before `self.seq`, which was fully
+        // written before it became visible; published entries are never written again, and
+        // `self.table` keeps the segment mapped for as long as `self` lives.
+        let entry = unsafe { seg.slice(v.loc.off as usize, v.loc.len as usize) };
+        let name_len = u16::from_le_bytes([entry[2], entry[3]]) as usize;
+        let value_len = u32::from_le_bytes(entry[4..8].try_into().unwrap()) as usize;
+        let name = &entry[ENTRY_HEADER_LEN..ENTRY_HEADER_LEN + name_len];
+        let start = value_offset(name_len);
+        let value = &entry[start..start + value_len];
+        // Names were checked to be UTF-8 when written and when recovered, and the bytes
+        // never change after; a failure here means the file was modified under us.
+        let type_name = std::str::from_utf8(name).expect("type names are UTF-8");
+        Some(Record {
+            type_name,
+            version: v.version,
+            value,
+        })
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        self.inner.snapshots.lock().remove(self.seq);
+    }
+}
