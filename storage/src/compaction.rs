@@ -19,7 +19,7 @@ use crate::format::{
 use crate::index::{Loc, Version};
 use crate::segment::Segment;
 use crate::store::Inner;
-use crate::writer::{entry_key, install, KeyRef};
+use crate::writer::{entry_key, install, max_frame_len, KeyRef};
 
 /// Largest batch of entries relocated under one hold of the writer lock.
 const CHUNK: usize = 256 << 10;
@@ -174,6 +174,8 @@ fn is_live(inner: &Inner, seg: &Segment, oldest: bool, e: &Entry<'_>) -> bool {
 fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError> {
     let end = seg.end.load(Ordering::Acquire) as usize;
     let oldest = inner.writer.lock().table.oldest() == Some(seg.id);
+    // A relocation frame must fit in one segment, whatever the segment size.
+    let limit = CHUNK.min(max_frame_len(inner.options.segment_size) - FRAME_HEADER_LEN);
     let mut batch: Vec<Entry<'_>> = Vec::new();
     let mut batch_bytes = 0usize;
     let mut last = None;
@@ -200,13 +202,13 @@ fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError
             };
             at += header.total_len();
             if is_live(inner, seg, oldest, &e) {
-                batch_bytes += e.header.total_len();
-                batch.push(e);
-                if batch_bytes >= CHUNK {
+                if batch_bytes + e.header.total_len() > limit {
                     last = relocate(inner, seg, oldest, &batch)?.or(last);
                     batch.clear();
                     batch_bytes = 0;
                 }
+                batch_bytes += e.header.total_len();
+                batch.push(e);
             }
         }
         off = frame_end;

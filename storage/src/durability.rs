@@ -144,7 +144,7 @@ pub(crate) fn run_flusher(inner: Arc<Inner>, mut synced_seq: u64, start: (u32, u
     };
     let mut last_sync = Instant::now();
     loop {
-        let closing = inner.closing.load(Ordering::Acquire);
+        let closing = inner.stop_flusher.load(Ordering::Acquire);
         if inner.failure.get().is_some() {
             return;
         }
@@ -156,7 +156,7 @@ pub(crate) fn run_flusher(inner: Arc<Inner>, mut synced_seq: u64, start: (u32, u
             inner
                 .flush_signal
                 .sleep_unless(Duration::from_millis(50), || {
-                    inner.visible_seq() > synced_seq || inner.closing.load(Ordering::Acquire)
+                    inner.visible_seq() > synced_seq || inner.stop_flusher.load(Ordering::Acquire)
                 });
             continue;
         }

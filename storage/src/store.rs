@@ -46,6 +46,7 @@ pub(crate) struct Inner {
     pub retiring: Mutex<Vec<Retiring>>,
     pub compacting: Mutex<()>,
     pub spare_needed: AtomicBool,
+    pub stop_flusher: AtomicBool,
     _lock: DirLock,
 }
 
@@ -88,7 +89,8 @@ pub struct Stats {
 /// and stops its background threads.
 pub struct Store {
     inner: Arc<Inner>,
-    threads: Vec<JoinHandle<()>>,
+    flusher: Option<JoinHandle<()>>,
+    maintenance: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -155,6 +157,7 @@ impl Store {
             retiring: Mutex::new(Vec::new()),
             compacting: Mutex::new(()),
             spare_needed: AtomicBool::new(true),
+            stop_flusher: AtomicBool::new(false),
             options,
             _lock: lock,
         });
@@ -186,7 +189,8 @@ impl Store {
         };
         Ok(Store {
             inner,
-            threads: vec![flusher, maintenance],
+            flusher: Some(flusher),
+            maintenance: Some(maintenance),
         })
     }
 
@@ -310,10 +314,16 @@ impl Store {
     }
 
     fn shutdown(&mut self) {
+        // Maintenance first: a compaction in progress may still wait for a sync, so the
+        // flusher must outlive it.
         self.inner.closing.store(true, Ordering::Release);
-        self.inner.flush_signal.ring_always();
         self.inner.maint_signal.ring_always();
-        for t in self.threads.drain(..) {
+        if let Some(t) = self.maintenance.take() {
+            let _ = t.join();
+        }
+        self.inner.stop_flusher.store(true, Ordering::Release);
+        self.inner.flush_signal.ring_always();
+        if let Some(t) = self.flusher.take() {
             let _ = t.join();
         }
         // The flusher synced everything before it exited; delete the unused spare so a
@@ -327,7 +337,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if !self.threads.is_empty() {
+        if self.flusher.is_some() {
             self.shutdown();
         }
     }
