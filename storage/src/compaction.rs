@@ -150,7 +150,6 @@ fn is_live(inner: &Inner, seg: &Segment, oldest: bool, e: &Entry<'_>) -> bool {
     let here = Loc {
         seg: seg.id,
         off: e.off,
-        len: e.header.total_len() as u32,
     };
     let latest = match entry_key(e.header.kind, e.header.id, e.name) {
         KeyRef::Id(crate::batch::Space::Objects, id) => inner.index.objects.latest(id),
@@ -269,7 +268,6 @@ fn relocate(
             loc: Loc {
                 seg: dst.id,
                 off: at as u32,
-                len: n as u32,
             },
             target: if e.header.kind == EntryKind::Bind {
                 e.header.id

@@ -275,7 +275,6 @@ pub(crate) fn recover(
                             loc: Loc {
                                 seg: o.seg.id,
                                 off: e.off as u32,
-                                len: e.header.total_len() as u32,
                             },
                             target: if kind == EntryKind::Bind {
                                 e.header.id

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::directory::sync_dir;
-use crate::format::{SegmentHeader, FORMAT_VERSION, SEGMENT_HEADER_LEN, SEGMENT_SUFFIX};
+use crate::format::{
+    entry_len, EntryKind, SegmentHeader, ENTRY_HEADER_LEN, FORMAT_VERSION, SEGMENT_HEADER_LEN,
+    SEGMENT_SUFFIX,
+};
 
 /// A mapped segment file.
 pub(crate) struct Segment {
@@ -127,6 +130,22 @@ impl Segment {
         // SAFETY: the range is inside the mapping (checked above), the mapping lives as long
         // as `self`, and the caller guarantees nobody writes it meanwhile.
         unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(off), len) }
+    }
+
+    /// The whole entry at `off` (header, name, value, padding), sized by its header.
+    ///
+    /// # Safety
+    /// As for [`slice`](Self::slice): the entry must be completely written and nobody may
+    /// write it while the slice lives.
+    #[inline]
+    pub unsafe fn entry(&self, off: usize) -> &[u8] {
+        // SAFETY: forwarded to the caller.
+        let header = unsafe { self.slice(off, ENTRY_HEADER_LEN) };
+        let name_len = u16::from_le_bytes([header[2], header[3]]) as usize;
+        let value_len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let has_value = EntryKind::from_u8(header[0]).is_some_and(EntryKind::has_value);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.slice(off, entry_len(name_len, value_len, has_value)) }
     }
 
     /// Copies `bytes` to offset `off`.

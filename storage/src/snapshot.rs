@@ -163,15 +163,15 @@ impl Snapshot {
         // SAFETY: the entry belongs to a commit at or before `self.seq`, which was fully
         // written before it became visible; published entries are never written again, and
         // `self.table` keeps the segment mapped for as long as `self` lives.
-        let entry = unsafe { seg.slice(v.loc.off as usize, v.loc.len as usize) };
+        let entry = unsafe { seg.entry(v.loc.off as usize) };
         let name_len = u16::from_le_bytes([entry[2], entry[3]]) as usize;
-        let value_len = u32::from_le_bytes(entry[4..8].try_into().unwrap()) as usize;
+        let value_len = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]) as usize;
         let name = &entry[ENTRY_HEADER_LEN..ENTRY_HEADER_LEN + name_len];
         let start = value_offset(name_len);
         let value = &entry[start..start + value_len];
-        // Names were checked to be UTF-8 when written and when recovered, and the bytes
-        // never change after; a failure here means the file was modified under us.
-        let type_name = std::str::from_utf8(name).expect("type names are UTF-8");
+        // SAFETY: type names come from `&str` when written and are checked to be UTF-8 when
+        // recovered; published bytes never change while mapped.
+        let type_name = unsafe { std::str::from_utf8_unchecked(name) };
         Some(Record {
             type_name,
             version: v.version,

@@ -191,7 +191,6 @@ impl Inner {
                 loc: Loc {
                     seg: seg.id,
                     off: off as u32,
-                    len: entry_len as u32,
                 },
                 target,
                 tombstone,
@@ -395,10 +394,14 @@ pub(crate) fn install(
     let seg = table
         .get(v.loc.seg)
         .expect("versions are installed in a published segment");
-    seg.live.fetch_add(v.loc.len as u64, Ordering::Relaxed);
+    // SAFETY: the entry was written in full before it is installed; nobody writes it again.
+    let len = unsafe { seg.entry(v.loc.off as usize) }.len();
+    seg.live.fetch_add(len as u64, Ordering::Relaxed);
     if let Some(p) = prev {
         if let Some(old) = table.get(p.loc.seg) {
-            old.live.fetch_sub(p.loc.len as u64, Ordering::Relaxed);
+            // SAFETY: an installed entry is complete and never written again.
+            let len = unsafe { old.entry(p.loc.off as usize) }.len();
+            old.live.fetch_sub(len as u64, Ordering::Relaxed);
         }
     }
     let chain_grew = prev.is_some_and(|p| p.seq != v.seq);

@@ -2,12 +2,12 @@
 
 use smallvec::SmallVec;
 
-/// Where an entry lives: segment, byte offset of the entry, entry length (padding included).
+/// Where an entry lives: segment and byte offset of the entry (its header says how long it
+/// is).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Loc {
     pub seg: u32,
     pub off: u32,
-    pub len: u32,
 }
 
 /// One version of a key.
@@ -85,7 +85,6 @@ mod tests {
             loc: Loc {
                 seg: 1,
                 off: 64,
-                len: 32,
             },
             target: 0,
             tombstone: false,
