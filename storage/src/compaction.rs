@@ -246,19 +246,17 @@ fn relocate(
     let len = FRAME_HEADER_LEN + live.iter().map(|e| e.header.total_len()).sum::<usize>();
     let (seq, dst, start) = inner.begin_frame(w, len)?;
     assert_ne!(dst.id, seg.id, "a segment is never compacted into itself");
-    let mut at = start + FRAME_HEADER_LEN;
+    let mut frame = std::mem::take(&mut w.buf);
+    frame.clear();
+    frame.resize(FRAME_HEADER_LEN, 0);
     for e in &live {
-        let n = e.header.total_len();
-        // SAFETY: the source is a published entry of a sealed segment (read-only); the
-        // destination lies past every published frame of the active segment and we hold
-        // the writer lock.
-        unsafe {
-            let src = seg.slice(e.off as usize, n);
-            dst.write(at, src);
-        }
-        at += n;
+        // SAFETY: the source is a published entry of a sealed segment, never written again.
+        frame.extend_from_slice(unsafe { seg.entry(e.off as usize) });
     }
-    inner.end_frame(w, &dst, start, len, seq, live.len() as u32);
+    assert_eq!(frame.len(), len);
+    let written = inner.end_frame(&dst, start, &mut frame, seq, live.len() as u32);
+    w.buf = frame;
+    written?;
     let mut at = start + FRAME_HEADER_LEN;
     for e in &live {
         let n = e.header.total_len();

@@ -322,9 +322,7 @@ pub(crate) fn recover(
             if rest.iter().any(|b| *b != 0) {
                 discarded_tail = true;
                 let zeros = vec![0u8; rest.len()];
-                // SAFETY: recovery is the only user of the map; the range is past every
-                // frame kept.
-                unsafe { o.seg.write(off, &zeros) };
+                o.seg.write_at(off, &zeros).map_err(io(&o.seg.path))?;
                 o.seg
                     .sync_range(off, o.seg.size() as usize)
                     .map_err(io(&o.seg.path))?;

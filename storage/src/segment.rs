@@ -2,11 +2,14 @@
 //!
 //! A segment is created at its full size, filled with zeros and synced before it is used,
 //! so that later syncs of appended frames only flush data, never file metadata. Frames are
-//! written through the shared mapping by the single writer (under the commit lock) and read
-//! in place by everyone.
+//! appended with `pwrite` by the single writer (under the commit lock) and read in place
+//! through a read-only shared mapping by everyone. Writing through the file rather than the
+//! mapping spares each group-commit sync from write-protecting mapped pages (and the TLB
+//! shootdowns and page faults that follow).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -24,8 +27,8 @@ pub(crate) struct Segment {
     pub id: u32,
     /// Where the file lives.
     pub path: PathBuf,
-    /// Kept open for the mapping's lifetime.
-    _file: File,
+    /// Frames are appended through the file; the mapping is read-only.
+    file: File,
     map: MmapRaw,
     size: u32,
     /// Bytes of entries in this segment that are still the newest record of their key.
@@ -97,11 +100,13 @@ impl Segment {
 
     /// Maps an existing, full-size segment file.
     pub fn map(id: u32, path: PathBuf, file: File, size: u32) -> std::io::Result<Segment> {
-        let map = MmapOptions::new().len(size as usize).map_raw(&file)?;
+        let map = MmapOptions::new()
+            .len(size as usize)
+            .map_raw_read_only(&file)?;
         Ok(Segment {
             id,
             path,
-            _file: file,
+            file,
             map,
             size,
             live: AtomicU64::new(0),
@@ -148,12 +153,12 @@ impl Segment {
         unsafe { self.slice(off, entry_len(name_len, value_len, has_value)) }
     }
 
-    /// Copies `bytes` to offset `off`.
+    /// Writes `bytes` at offset `off` of the file; readers see them through the mapping
+    /// (the page cache is shared).
     ///
-    /// # Safety
-    /// Only the writer calls this, on a range no reader can reach yet (past every published
-    /// frame), and never concurrently with itself.
-    pub unsafe fn write(&self, off: usize, bytes: &[u8]) {
+    /// Only the writer calls this (under the writer lock, or during recovery), and only on a
+    /// range past every published frame, so no reader holds a reference into it.
+    pub fn write_at(&self, off: usize, bytes: &[u8]) -> std::io::Result<()> {
         assert!(
             off.checked_add(bytes.len())
                 .is_some_and(|end| end <= self.size as usize),
@@ -161,15 +166,7 @@ impl Segment {
             bytes.len(),
             self.id
         );
-        // SAFETY: in bounds (checked above); the range is unpublished, so no reference to it
-        // exists, and the caller is the only writer.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.map.as_mut_ptr().add(off),
-                bytes.len(),
-            )
-        }
+        self.file.write_all_at(bytes, off as u64)
     }
 
     /// Makes `[from, to)` durable.

@@ -134,6 +134,7 @@ impl Store {
             unsynced: Vec::new(),
             table: table.clone(),
             pending_prune: VecDeque::new(),
+            buf: Vec::new(),
         };
         let inner = Arc::new(Inner {
             dir,

@@ -45,6 +45,8 @@ pub(crate) struct Writer {
     pub table: Arc<SegTable>,
     /// Keys with versions or tombstones to drop once the horizon passes their sequence.
     pub pending_prune: VecDeque<(u64, PruneKey)>,
+    /// Scratch space frames are encoded in.
+    pub buf: Vec<u8>,
 }
 
 /// Bytes a frame for `batch` takes, or why it cannot be stored.
@@ -105,9 +107,11 @@ impl Inner {
         let horizon = self.horizon(w);
         self.prune_pending(w, horizon);
         let (seq, seg, start) = self.begin_frame(w, len)?;
-        // Pass 1: write the entries through the mapping.
-        let mut off = start + FRAME_HEADER_LEN;
-        let mut header = [0u8; ENTRY_HEADER_LEN];
+        // Pass 1: encode the frame.
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        buf.resize(len, 0);
+        let mut off = FRAME_HEADER_LEN;
         for op in &batch.ops {
             let (kind, id, name, value): (EntryKind, u64, &[u8], &[u8]) = match *op {
                 Op::Put {
@@ -136,24 +140,18 @@ impl Inner {
                 id,
                 version: seq,
             };
-            h.encode(&mut header);
-            // SAFETY: we hold the writer lock and `off` lies past every published frame
-            // (inside the space `begin_frame` reserved), so no reader can see these bytes.
-            unsafe {
-                seg.write(off, &header);
-                seg.write(off + ENTRY_HEADER_LEN, name);
-                if kind.has_value() {
-                    seg.write(off + value_offset(name.len()), value);
-                }
+            h.encode(&mut buf[off..off + ENTRY_HEADER_LEN]);
+            buf[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name.len()].copy_from_slice(name);
+            if kind.has_value() {
+                let at = off + value_offset(name.len());
+                buf[at..at + value.len()].copy_from_slice(value);
             }
             off += h.total_len();
         }
-        assert_eq!(
-            off - start,
-            len,
-            "frame length and encoded entries disagree"
-        );
-        self.end_frame(w, &seg, start, len, seq, batch.ops.len() as u32);
+        assert_eq!(off, len, "frame length and encoded entries disagree");
+        let written = self.end_frame(&seg, start, &mut buf, seq, batch.ops.len() as u32);
+        w.buf = buf;
+        written?;
         // Pass 2: install the versions.
         let mut off = start + FRAME_HEADER_LEN;
         for op in &batch.ops {
@@ -285,33 +283,27 @@ impl Inner {
         Ok((w.last_seq + 1, w.active.clone(), start))
     }
 
-    /// Writes the frame header once the body is in place.
+    /// Fills in the header of the encoded frame in `frame` and writes it at `start`.
     pub(crate) fn end_frame(
         &self,
-        _w: &Writer,
         seg: &Segment,
         start: usize,
-        len: usize,
+        frame: &mut [u8],
         seq: u64,
         entries: u32,
-    ) {
-        let body_start = start + FRAME_HEADER_LEN;
-        // SAFETY: the body was just written by us under the writer lock; nobody else writes
-        // it and no reader reaches it before `publish`.
-        let body = unsafe { seg.slice(body_start, len - FRAME_HEADER_LEN) };
+    ) -> Result<(), CommitError> {
         let header = FrameHeader {
             seq,
             synced_upto: self.synced_upto.load(Ordering::Acquire),
             next_id: self.next_id.load(Ordering::Acquire),
-            body_len: (len - FRAME_HEADER_LEN) as u32,
-            body_crc: crc32c::crc32c(body),
+            body_len: (frame.len() - FRAME_HEADER_LEN) as u32,
+            body_crc: crc32c::crc32c(&frame[FRAME_HEADER_LEN..]),
             entries,
             seal: false,
         };
-        let mut bytes = [0u8; FRAME_HEADER_LEN];
-        header.encode(&mut bytes);
-        // SAFETY: as above, the frame is not yet published.
-        unsafe { seg.write(start, &bytes) };
+        header.encode(&mut frame[..FRAME_HEADER_LEN]);
+        seg.write_at(start, frame)
+            .map_err(|e| self.fail(format!("writing to segment {}: {e}", seg.id)))
     }
 
     /// Makes frame `seq` (ending at `end`) visible to new snapshots.
@@ -351,9 +343,9 @@ impl Inner {
         let mut bytes = [0u8; FRAME_HEADER_LEN];
         seal.encode(&mut bytes);
         let old = w.active.clone();
-        // SAFETY: room for the seal is always reserved past the last frame; it is beyond
-        // every published frame and we hold the writer lock.
-        unsafe { old.write(w.pos as usize, &bytes) };
+        // Room for the seal is always reserved past the last frame.
+        old.write_at(w.pos as usize, &bytes)
+            .map_err(|e| self.fail(format!("sealing segment {}: {e}", old.id)))?;
         let end = w.pos + FRAME_HEADER_LEN as u32;
         old.end.store(end, Ordering::Release);
         w.unsynced.push((old, end));

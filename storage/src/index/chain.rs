@@ -82,10 +82,7 @@ mod tests {
         Version {
             seq,
             version: seq,
-            loc: Loc {
-                seg: 1,
-                off: 64,
-            },
+            loc: Loc { seg: 1, off: 64 },
             target: 0,
             tombstone: false,
         }
