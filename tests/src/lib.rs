@@ -5,3 +5,6 @@
 
 #[doc = include_str!("../../book/src/store.md")]
 pub mod book_store {}
+
+#[doc = include_str!("../../book/src/store-format.md")]
+pub mod book_store_format {}
