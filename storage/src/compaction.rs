@@ -87,15 +87,19 @@ pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
         inner.spare_needed.store(false, Ordering::Release);
     } else {
         drop(w);
+        // Recovery would skip it anyway (a seal names the segment that really follows),
+        // but a store should not keep files it does not use.
         std::fs::remove_file(&seg.path)?;
+        sync_dir(&inner.dir)?;
     }
     Ok(())
 }
 
-/// Compacts the deadest sealed segment below the threshold, if any.
+/// Compacts the deadest sealed segment below the threshold, or the oldest one when
+/// tombstones pile up.
 fn compact_step(inner: &Inner) -> Result<(), CommitError> {
     let _one_at_a_time = inner.compacting.lock();
-    let Some(seg) = pick_below(inner, inner.options.compact_below) else {
+    let Some(seg) = pick(inner, inner.options.compact_below) else {
         return Ok(());
     };
     let after_seq = compact_segment(inner, &seg)?;
@@ -109,13 +113,49 @@ fn compact_step(inner: &Inner) -> Result<(), CommitError> {
 pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, CommitError> {
     let _one_at_a_time = inner.compacting.lock();
     let mut n = 0;
-    while let Some(seg) = pick_below(inner, threshold) {
+    loop {
+        retire_ready(inner);
+        let Some(seg) = pick(inner, threshold) else {
+            break;
+        };
         let after_seq = compact_segment(inner, &seg)?;
         inner.retiring.lock().push(Retiring { seg, after_seq });
         n += 1;
     }
-    retire_ready(inner);
     Ok(n)
+}
+
+/// The segment to compact next: the deadest below `threshold`; failing that, when tombstones
+/// take more than a quarter of the live bytes (and at least half a segment), the oldest
+/// sealed segment.
+///
+/// Tombstones can only be dropped from the oldest segment (anywhere else an older record
+/// of their key may still exist), so without this sweep a log whose oldest segment stays
+/// mostly live would carry every tombstone forward forever. Sweeping compacts segments
+/// oldest first until the pressure is gone. It waits while a compacted segment is still on
+/// disk, since that segment is older than any it could pick.
+fn pick(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
+    if let Some(seg) = pick_below(inner, threshold) {
+        return Some(seg);
+    }
+    if !inner.retiring.lock().is_empty() {
+        return None;
+    }
+    let (table, active) = {
+        let w = inner.writer.lock();
+        (w.table.clone(), w.active.id)
+    };
+    let sealed: Vec<&Arc<Segment>> = table.iter().filter(|s| s.id != active).collect();
+    let tombstones: u64 = sealed
+        .iter()
+        .map(|s| s.tombstones.load(Ordering::Relaxed))
+        .sum();
+    let live: u64 = table.iter().map(|s| s.live.load(Ordering::Relaxed)).sum();
+    let pressure = tombstones >= inner.options.segment_size as u64 / 2 && tombstones * 4 > live;
+    if !pressure {
+        return None;
+    }
+    sealed.first().map(|s| (*s).clone())
 }
 
 fn pick_below(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
@@ -183,7 +223,8 @@ fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError
         // SAFETY: the segment is sealed; its frames up to `end` are published and never
         // written again, and `seg` keeps it mapped.
         let raw = unsafe { seg.slice(off, FRAME_HEADER_LEN) };
-        let h = FrameHeader::decode(raw).expect("sealed segments hold intact frames");
+        let h =
+            FrameHeader::decode(inner.store_id, raw).expect("sealed segments hold intact frames");
         if h.seal {
             break;
         }
@@ -313,11 +354,18 @@ fn retire_ready(inner: &Inner) {
             let r = retiring.swap_remove(i);
             let used = r.seg.end.load(Ordering::Relaxed) as u64;
             // Snapshots taken earlier may still hold the mapping; the file can go now, its
-            // pages stay readable until the last of them is dropped.
-            if std::fs::remove_file(&r.seg.path).is_ok() {
-                let _ = sync_dir(&inner.dir);
-                inner.compacted.fetch_add(1, Ordering::Relaxed);
-                inner.reclaimed.fetch_add(used, Ordering::Relaxed);
+            // pages stay readable until the last of them is dropped. If it cannot go, the
+            // store must stop: tombstones in younger segments may be dropped once this one
+            // is out of the table, and a file left behind would bring old values back.
+            match std::fs::remove_file(&r.seg.path).and_then(|()| sync_dir(&inner.dir)) {
+                Ok(()) => {
+                    inner.compacted.fetch_add(1, Ordering::Relaxed);
+                    inner.reclaimed.fetch_add(used, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    inner.fail(format!("deleting compacted segment {}: {e}", r.seg.id));
+                    return;
+                }
             }
         } else {
             i += 1;

@@ -110,7 +110,8 @@ pub(crate) fn inspect(dir: &Path, create: bool) -> Result<Found, OpenError> {
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name != LOCK_FILE {
+        // A lock file, or a marker whose creation a crash interrupted, holds no data.
+        if name != LOCK_FILE && name != format!("{META_FILE}.tmp") {
             others.push(name);
         }
     }

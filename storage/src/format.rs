@@ -180,16 +180,28 @@ pub struct FrameHeader {
     pub body_len: u32,
     /// crc32c of the body.
     pub body_crc: u32,
-    /// Number of entries in the body.
+    /// Number of entries in the body; for a seal, the id of the segment the log continues
+    /// in.
     pub entries: u32,
     /// A seal: the last frame of a segment, written when the log moves on to the next
-    /// segment. It has no entries and repeats the sequence number of the frame before it.
+    /// segment. It has no body and repeats the sequence number of the frame before it.
     pub seal: bool,
 }
 
+/// The header checksum: crc32c of the store id followed by header bytes 8..48. Seeding it
+/// with the store id (which clients never see) means bytes inside a stored value cannot pass
+/// for a frame header, even if crafted to.
+fn header_crc(store_id: u64, b: &[u8]) -> u32 {
+    crc32c::crc32c_append(
+        crc32c::crc32c(&store_id.to_le_bytes()),
+        &b[8..FRAME_HEADER_LEN],
+    )
+}
+
 impl FrameHeader {
-    /// Writes the header, with its checksum, into `out[..FRAME_HEADER_LEN]`.
-    pub fn encode(&self, out: &mut [u8]) {
+    /// Writes the header, with its checksum for store `store_id`, into
+    /// `out[..FRAME_HEADER_LEN]`.
+    pub fn encode(&self, store_id: u64, out: &mut [u8]) {
         out[0..4].copy_from_slice(&FRAME_MAGIC);
         out[8..16].copy_from_slice(&self.seq.to_le_bytes());
         out[16..24].copy_from_slice(&self.synced_upto.to_le_bytes());
@@ -198,17 +210,18 @@ impl FrameHeader {
         out[36..40].copy_from_slice(&self.body_crc.to_le_bytes());
         out[40..44].copy_from_slice(&self.entries.to_le_bytes());
         out[44..48].copy_from_slice(&(self.seal as u32).to_le_bytes());
-        let crc = crc32c::crc32c(&out[8..FRAME_HEADER_LEN]);
+        let crc = header_crc(store_id, out);
         out[4..8].copy_from_slice(&crc.to_le_bytes());
     }
 
-    /// Reads a header whose magic and checksum hold; `None` when they do not.
-    pub fn decode(b: &[u8]) -> Option<FrameHeader> {
+    /// Reads a header of store `store_id` whose magic and checksum hold; `None` when they do
+    /// not.
+    pub fn decode(store_id: u64, b: &[u8]) -> Option<FrameHeader> {
         if b.len() < FRAME_HEADER_LEN || b[0..4] != FRAME_MAGIC {
             return None;
         }
         let crc = u32::from_le_bytes(b[4..8].try_into().unwrap());
-        if crc != crc32c::crc32c(&b[8..FRAME_HEADER_LEN]) {
+        if crc != header_crc(store_id, b) {
             return None;
         }
         let flags = u32::from_le_bytes(b[44..48].try_into().unwrap());
@@ -344,13 +357,14 @@ mod tests {
             seal: false,
         };
         let mut b = [0u8; FRAME_HEADER_LEN];
-        h.encode(&mut b);
-        assert_eq!(FrameHeader::decode(&b), Some(h));
+        h.encode(11, &mut b);
+        assert_eq!(FrameHeader::decode(11, &b), Some(h));
+        assert_eq!(FrameHeader::decode(12, &b), None, "another store's header");
         for i in 0..FRAME_HEADER_LEN {
             let mut c = b;
             c[i] ^= 0x10;
             assert_eq!(
-                FrameHeader::decode(&c),
+                FrameHeader::decode(11, &c),
                 None,
                 "flip at byte {i} went unnoticed"
             );

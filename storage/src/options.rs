@@ -9,8 +9,10 @@ pub enum Durability {
     /// After a crash every acknowledged commit is present. The default.
     Full,
     /// A commit is acknowledged as soon as it is visible; the log is synced every
-    /// `interval`. A crash loses at most the commits of the last interval, and never leaves
-    /// a partial commit: recovery still yields a prefix of the commit order.
+    /// `interval`. A power loss or machine crash loses at most the commits since the last
+    /// completed sync (one interval, plus the sync in progress), and never leaves a partial
+    /// commit: recovery still yields a prefix of the commit order. A process crash loses
+    /// nothing that reached the page cache.
     Relaxed {
         /// How often the log is synced.
         interval: Duration,

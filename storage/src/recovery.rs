@@ -109,18 +109,33 @@ fn open_segment(id: u32, path: PathBuf, store_id: u64) -> Result<Opened, OpenErr
             format!("implausible segment size {}", h.size),
         ));
     }
-    let limit = len.min(h.size as u64) as usize;
     if len < h.size as u64 {
-        // Segments are created at full size, so a short file was truncated after the fact.
-        // Extending it only adds zeros where bytes were missing anyway; the scan treats
-        // everything past `limit` as absent.
-        file.set_len(h.size as u64).map_err(io(&path))?;
+        // Segments are renamed into place only once written at full size, so a short file
+        // was cut after the fact: what was past the cut may have been acknowledged.
+        return Err(corrupt(
+            &path,
+            len as usize,
+            format!(
+                "the segment file was truncated: it has {len} bytes but was created with {}",
+                h.size
+            ),
+        ));
     }
     let seg = Segment::map(id, path.clone(), file, h.size).map_err(io(&path))?;
     Ok(Opened {
         seg: Arc::new(seg),
-        limit,
+        limit: h.size as usize,
     })
+}
+
+/// Whether the segment holds nothing but zeros after its header: a spare never written to.
+fn is_blank(o: &Opened) -> bool {
+    // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
+    let data = unsafe {
+        o.seg
+            .slice(SEGMENT_HEADER_LEN, o.limit - SEGMENT_HEADER_LEN)
+    };
+    data.iter().all(|b| *b == 0)
 }
 
 /// An intact frame's entries, checked but not yet applied.
@@ -132,11 +147,13 @@ struct ParsedEntry<'a> {
 
 enum Parsed<'a> {
     Commit(FrameHeader, Vec<ParsedEntry<'a>>),
-    Seal,
+    /// The end of a segment; the log continues in the segment with this id.
+    Seal(u32),
 }
 
 /// Reads the frame at `off`, or says why it is not an intact frame in sequence.
 fn parse_frame<'a>(
+    store_id: u64,
     data: &'a [u8],
     off: usize,
     last_seq: u64,
@@ -146,7 +163,7 @@ fn parse_frame<'a>(
         return Err("the log ends without a frame here".into());
     }
     let raw = &data[off..off + FRAME_HEADER_LEN];
-    let Some(h) = FrameHeader::decode(raw) else {
+    let Some(h) = FrameHeader::decode(store_id, raw) else {
         return Err(if raw.iter().all(|b| *b == 0) {
             "the log ends here".into()
         } else {
@@ -162,10 +179,10 @@ fn parse_frame<'a>(
         return Err("the frame body checksum does not match".into());
     }
     if h.seal {
-        if h.entries != 0 || h.body_len != 0 || h.seq != last_seq {
+        if h.body_len != 0 || h.seq != last_seq {
             return Err("a seal frame is malformed".into());
         }
-        return Ok(Parsed::Seal);
+        return Ok(Parsed::Seal(h.entries));
     }
     let in_order = if first_in_segment {
         h.seq > last_seq
@@ -215,7 +232,7 @@ fn parse_frame<'a>(
 
 /// Whether any intact frame header at or after `from` (in `segs[first..]`) claims the log
 /// was synced past `pos`: proof that the bytes at `pos` were once durable.
-fn durable_beyond(segs: &[Opened], first: usize, from: usize, pos: u64) -> bool {
+fn durable_beyond(store_id: u64, segs: &[Opened], first: usize, from: usize, pos: u64) -> bool {
     for (j, o) in segs.iter().enumerate().skip(first) {
         // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
         let data = unsafe { o.seg.slice(0, o.limit) };
@@ -223,7 +240,7 @@ fn durable_beyond(segs: &[Opened], first: usize, from: usize, pos: u64) -> bool 
         at = at.next_multiple_of(ALIGN);
         while at + FRAME_HEADER_LEN <= data.len() {
             if data[at..at + 4] == crate::format::FRAME_MAGIC {
-                if let Some(h) = FrameHeader::decode(&data[at..at + FRAME_HEADER_LEN]) {
+                if let Some(h) = FrameHeader::decode(store_id, &data[at..at + FRAME_HEADER_LEN]) {
                     if h.synced_upto > pos {
                         return true;
                     }
@@ -253,14 +270,36 @@ pub(crate) fn recover(
     let mut last_seq = 0u64;
     let mut next_id = 1u64;
     let mut brk: Option<(usize, usize, String)> = None;
+    // Segments below this id were skipped by a seal: spares made ready but never used.
+    let mut continues_in = 0u32;
+    let mut unused: Vec<usize> = Vec::new();
     'segments: for (i, o) in segs.iter().enumerate() {
+        if o.seg.id < continues_in {
+            if !is_blank(o) {
+                return Err(corrupt(
+                    &o.seg.path,
+                    SEGMENT_HEADER_LEN,
+                    format!(
+                        "the log skips this segment (it continues in segment {continues_in}) \
+                         but it holds data"
+                    ),
+                ));
+            }
+            unused.push(i);
+            continue;
+        }
         // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
         let data = unsafe { o.seg.slice(0, o.limit) };
         let mut off = SEGMENT_HEADER_LEN;
         let mut first = true;
         loop {
-            match parse_frame(data, off, last_seq, first) {
-                Ok(Parsed::Seal) => {
+            match parse_frame(store_id, data, off, last_seq, first) {
+                Ok(Parsed::Seal(next)) => {
+                    if next <= o.seg.id {
+                        brk = Some((i, off, format!("a seal names segment {next} as next")));
+                        break 'segments;
+                    }
+                    continues_in = next;
                     o.seg
                         .end
                         .store((off + FRAME_HEADER_LEN) as u32, Ordering::Relaxed);
@@ -308,7 +347,7 @@ pub(crate) fn recover(
     let (active_index, pos) = match brk {
         Some((i, off, why)) => {
             let pos = log_position(segs[i].seg.id, off as u32);
-            if durable_beyond(&segs, i, off + ALIGN, pos) {
+            if durable_beyond(store_id, &segs, i, off + ALIGN, pos) {
                 return Err(corrupt(
                     &segs[i].seg.path,
                     off,
@@ -332,15 +371,19 @@ pub(crate) fn recover(
         None => (usize::MAX, 0),
     };
     let mut kept: Vec<Arc<Segment>> = Vec::new();
+    let mut removed = false;
     for (j, o) in segs.into_iter().enumerate() {
-        if active_index != usize::MAX && j > active_index {
-            discarded_tail = true;
+        let after_break = active_index != usize::MAX && j > active_index;
+        if after_break || unused.contains(&j) {
+            // Only unsynced frames or never-used spares are here.
+            discarded_tail |= after_break && !is_blank(&o);
             std::fs::remove_file(&o.seg.path).map_err(io(&o.seg.path))?;
+            removed = true;
             continue;
         }
         kept.push(o.seg);
     }
-    if discarded_tail {
+    if removed {
         sync_dir(dir).map_err(io(dir))?;
     }
     let (pos, next_segment_id) = if active_index == usize::MAX {
@@ -369,4 +412,62 @@ pub(crate) fn recover(
         next_segment_id,
         discarded_tail,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::segment::Segment;
+    use crate::{Batch, Options, Store};
+
+    fn small() -> Options {
+        Options {
+            segment_size: 64 << 10,
+            background_compaction: false,
+            ..Options::default()
+        }
+    }
+
+    /// The maintenance thread reserves an id for a spare and creates it; meanwhile the writer
+    /// rolls, finds no spare and creates the next id itself. If the process dies before the
+    /// late spare is deleted, it sits in the middle of the log, blank.
+    #[test]
+    fn a_spare_left_in_the_middle_of_the_log_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), small()).unwrap();
+        let stale = {
+            let inner = store.inner();
+            let mut w = inner.writer.lock();
+            if let Some(spare) = w.spare.take() {
+                std::fs::remove_file(&spare.path).unwrap();
+            }
+            let id = w.next_segment_id;
+            w.next_segment_id += 1;
+            inner
+                .spare_needed
+                .store(false, std::sync::atomic::Ordering::Release);
+            drop(w);
+            Segment::create(dir.path(), id, small().segment_size, inner.store_id).unwrap();
+            id
+        };
+        let mut b = Batch::new();
+        for i in 0..200u64 {
+            b.clear();
+            b.put_object(i, "t", &[i as u8; 700]);
+            store.commit(&b).unwrap();
+        }
+        store.sync().unwrap();
+        drop(store);
+        let stale_path = dir.path().join(crate::segment::segment_file_name(stale));
+        assert!(
+            stale_path.exists(),
+            "the test leaves a blank segment behind"
+        );
+        let store = Store::open(dir.path(), small()).unwrap();
+        assert!(!stale_path.exists(), "recovery removes it");
+        assert!(!store.stats().discarded_torn_tail);
+        let snap = store.snapshot();
+        for i in 0..200u64 {
+            assert_eq!(snap.object(i).unwrap().value, &[i as u8; 700][..]);
+        }
+    }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Segment {
     size: u32,
     /// Bytes of entries in this segment that are still the newest record of their key.
     pub live: AtomicU64,
+    /// Bytes of tombstone entries written into this segment.
+    pub tombstones: AtomicU64,
     /// End of the frames written so far (final once the segment is sealed).
     pub end: AtomicU32,
 }
@@ -110,6 +112,7 @@ impl Segment {
             map,
             size,
             live: AtomicU64::new(0),
+            tombstones: AtomicU64::new(0),
             end: AtomicU32::new(SEGMENT_HEADER_LEN as u32),
         })
     }

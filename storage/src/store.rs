@@ -110,8 +110,11 @@ impl Store {
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store, OpenError> {
         let dir = dir.as_ref().to_path_buf();
         options.validate().map_err(OpenError::Options)?;
-        let found = directory::inspect(&dir, options.create)?;
+        // Looked at before locking, so a directory that is not a store gets no lock file;
+        // and again after, since another process may have created the store meanwhile.
+        directory::inspect(&dir, options.create)?;
         let lock = directory::lock(&dir)?;
+        let found = directory::inspect(&dir, options.create)?;
         let meta = match found {
             Found::Store(meta) => meta,
             Found::Empty => directory::create_meta(&dir)?,
@@ -195,6 +198,11 @@ impl Store {
         })
     }
 
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
@@ -215,7 +223,12 @@ impl Store {
         self.inner.commit(batch)
     }
 
-    /// Hands out a fresh id, never returned before by this store (across restarts too).
+    /// Hands out a fresh id.
+    ///
+    /// An id is never handed out twice while the store is open, and never again after a
+    /// restart once any commit made after its allocation is durable (each frame records the
+    /// allocator's high-water mark). An id allocated but followed by no durable commit may be
+    /// handed out again after a crash; nothing stored can refer to it.
     pub fn allocate_id(&self) -> u64 {
         self.inner.next_id.fetch_add(1, Ordering::AcqRel)
     }

@@ -301,7 +301,7 @@ impl Inner {
             entries,
             seal: false,
         };
-        header.encode(&mut frame[..FRAME_HEADER_LEN]);
+        header.encode(self.store_id, &mut frame[..FRAME_HEADER_LEN]);
         seg.write_at(start, frame)
             .map_err(|e| self.fail(format!("writing to segment {}: {e}", seg.id)))
     }
@@ -337,11 +337,11 @@ impl Inner {
             next_id: self.next_id.load(Ordering::Acquire),
             body_len: 0,
             body_crc: crc32c::crc32c(&[]),
-            entries: 0,
+            entries: next.id,
             seal: true,
         };
         let mut bytes = [0u8; FRAME_HEADER_LEN];
-        seal.encode(&mut bytes);
+        seal.encode(self.store_id, &mut bytes);
         let old = w.active.clone();
         // Room for the seal is always reserved past the last frame.
         old.write_at(w.pos as usize, &bytes)
@@ -389,6 +389,9 @@ pub(crate) fn install(
     // SAFETY: the entry was written in full before it is installed; nobody writes it again.
     let len = unsafe { seg.entry(v.loc.off as usize) }.len();
     seg.live.fetch_add(len as u64, Ordering::Relaxed);
+    if v.tombstone {
+        seg.tombstones.fetch_add(len as u64, Ordering::Relaxed);
+    }
     if let Some(p) = prev {
         if let Some(old) = table.get(p.loc.seg) {
             // SAFETY: an installed entry is complete and never written again.

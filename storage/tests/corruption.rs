@@ -178,12 +178,65 @@ fn truncated_files_give_an_error_or_a_clean_prefix() {
             .unwrap()
             .set_len(cut)
             .unwrap();
-        let _ = check_outcome(
-            dir.path(),
-            &states,
-            &format!("truncate {} to {cut}", victim.display()),
+        // Segments are created at full size, so any cut is damage and must be reported.
+        let what = format!("truncate {} to {cut}", victim.display());
+        let err = check_outcome(dir.path(), &states, &what).expect_err(&what);
+        assert!(
+            err.contains("truncated") || err.contains("shorter"),
+            "{what}: {err}"
         );
     }
+}
+
+#[test]
+fn a_frame_forged_inside_a_value_cannot_fake_durability() {
+    use darkstar_storage::format::{log_position, FrameHeader, FRAME_HEADER_LEN};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), options()).unwrap();
+    let mut b = Batch::new();
+    b.put_object(1, "t", b"before");
+    store.wait_durable(store.commit(&b).unwrap()).unwrap();
+    // A client-supplied value holding what looks like frames claiming everything synced.
+    // The attacker cannot know the store id that seeds the header checksum.
+    let mut forged = vec![0u8; 4096];
+    for guess in 0..64u64 {
+        let h = FrameHeader {
+            seq: 1_000_000,
+            synced_upto: log_position(u32::MAX, 0),
+            next_id: 1,
+            body_len: 0,
+            body_crc: 0,
+            entries: 0,
+            seal: false,
+        };
+        let at = guess as usize * 64;
+        let bytes = &mut forged[at..at + FRAME_HEADER_LEN];
+        h.encode(guess, bytes);
+        if guess == 0 {
+            // Without the store id, the best an attacker can do: a plain checksum.
+            let plain = crc32c::crc32c(&bytes[8..]);
+            bytes[4..8].copy_from_slice(&plain.to_le_bytes());
+        }
+    }
+    b.clear();
+    b.put_object(2, "t", &forged);
+    let seq = store.commit(&b).unwrap();
+    store.wait_durable(seq).unwrap();
+    store.close().unwrap();
+    // Tear the header of that last frame, as a crash would.
+    let seg = segments(dir.path()).last().unwrap().clone();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mut off = 64;
+    let mut last = 64;
+    while bytes[off..off + 4] == *b"DSFR" {
+        last = off;
+        off += 48 + u32::from_le_bytes(bytes[off + 32..off + 36].try_into().unwrap()) as usize;
+    }
+    bytes[last + 4] ^= 0xff;
+    std::fs::write(&seg, &bytes).unwrap();
+    let store = Store::open(dir.path(), options()).expect("a torn tail, not corruption");
+    assert_eq!(store.last_seq(), seq - 1);
+    assert!(store.snapshot().object(2).is_none());
 }
 
 #[test]

@@ -452,3 +452,42 @@ fn rkyv_archives_are_read_in_place() {
             .wrapping_add(rec.value.len() - std::mem::size_of::<ArchivedAccount>())
     ));
 }
+
+#[test]
+fn removals_do_not_grow_the_files_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small()).unwrap();
+    // Long-lived data that keeps the oldest segment mostly live.
+    let mut b = Batch::new();
+    for id in 0..50u64 {
+        b.put_object(id, "t", &[1u8; 1000]);
+    }
+    store.commit(&b).unwrap();
+    let mut most = 0;
+    for round in 0..60u64 {
+        for i in 0..200u64 {
+            let id = 1_000 + round * 200 + i;
+            b.clear();
+            b.put_object(id, "t", b"short-lived");
+            store.commit(&b).unwrap();
+            b.clear();
+            b.remove_object(id);
+            store.commit(&b).unwrap();
+        }
+        store.compact(0.5).unwrap();
+        most = most.max(store.stats().segments);
+    }
+    let s = store.stats();
+    assert!(
+        s.segments <= 6 && most <= 8,
+        "12,000 created-and-removed objects should not pile up: {s:?}, at most {most} segments"
+    );
+    drop(store);
+    let store = Store::open(dir.path(), small()).unwrap();
+    let snap = store.snapshot();
+    assert_eq!(
+        snap.object_ids(),
+        (0..50).collect::<Vec<_>>(),
+        "removed objects stay removed"
+    );
+}
