@@ -106,7 +106,12 @@ impl Batch {
     }
 
     pub(crate) fn str(&self, span: Span) -> &str {
-        std::str::from_utf8(self.bytes(span)).expect("names are pushed from &str")
+        self.str_of(self.bytes(span))
+    }
+
+    /// A name slice of this batch's arena as text.
+    pub(crate) fn str_of<'a>(&self, bytes: &'a [u8]) -> &'a str {
+        std::str::from_utf8(bytes).expect("names are pushed from &str")
     }
 
     /// Stores `value` (an rkyv archive, or any bytes) as object `id` of type `type_name`.

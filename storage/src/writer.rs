@@ -113,22 +113,12 @@ impl Inner {
         buf.resize(len, 0);
         let mut off = FRAME_HEADER_LEN;
         for op in &batch.ops {
-            let (kind, id, name, value): (EntryKind, u64, &[u8], &[u8]) = match *op {
-                Op::Put {
-                    space,
-                    id,
-                    type_name,
-                    value,
-                } => (
-                    put_kind(space),
-                    id,
-                    batch.bytes(type_name),
-                    batch.bytes(value),
-                ),
-                Op::Remove { space, id } => (remove_kind(space), id, &[], &[]),
-                Op::Bind { name, id } => (EntryKind::Bind, id, batch.bytes(name), &[]),
-                Op::Unbind { name } => (EntryKind::Unbind, 0, batch.bytes(name), &[]),
-            };
+            let EntrySpec {
+                kind,
+                id,
+                name,
+                value,
+            } = EntrySpec::of(batch, op);
             if kind != EntryKind::Unbind && id >= self.next_id.load(Ordering::Relaxed) {
                 // Ids chosen by the caller are never handed out by the allocator later.
                 self.next_id.fetch_max(id + 1, Ordering::AcqRel);
@@ -155,34 +145,14 @@ impl Inner {
         // Pass 2: install the versions.
         let mut off = start + FRAME_HEADER_LEN;
         for op in &batch.ops {
-            let (entry_len, key, target, tombstone) = match *op {
-                Op::Put {
-                    space,
-                    id,
-                    type_name,
-                    value,
-                } => (
-                    entry_len(type_name.len as usize, value.len as usize, true),
-                    KeyRef::Id(space, id),
-                    0,
-                    false,
-                ),
-                Op::Remove { space, id } => {
-                    (entry_len(0, 0, false), KeyRef::Id(space, id), 0, true)
-                }
-                Op::Bind { name, id } => (
-                    entry_len(name.len as usize, 0, false),
-                    KeyRef::Name(batch.str(name)),
-                    id,
-                    false,
-                ),
-                Op::Unbind { name } => (
-                    entry_len(name.len as usize, 0, false),
-                    KeyRef::Name(batch.str(name)),
-                    0,
-                    true,
-                ),
+            let e = EntrySpec::of(batch, op);
+            let entry_len = entry_len(e.name.len(), e.value.len(), e.kind.has_value());
+            let key = match e.kind {
+                EntryKind::Bind | EntryKind::Unbind => KeyRef::Name(batch.str_of(e.name)),
+                kind => entry_key(kind, e.id, ""),
             };
+            let target = if e.kind == EntryKind::Bind { e.id } else { 0 };
+            let tombstone = e.kind.is_tombstone();
             let v = Version {
                 seq,
                 version: seq,
@@ -407,6 +377,44 @@ pub(crate) fn install(
             KeyRef::Name(n) => PruneKey::Name(n.into()),
         };
         pending.push_back((v.seq, key));
+    }
+}
+
+/// What one write of a batch puts in the log.
+struct EntrySpec<'a> {
+    kind: EntryKind,
+    /// Object or task id; for a binding, the bound id (0 for an unbind).
+    id: u64,
+    /// Type name (objects, tasks) or bound name (bindings).
+    name: &'a [u8],
+    /// Stored bytes (objects, tasks); empty otherwise.
+    value: &'a [u8],
+}
+
+impl<'a> EntrySpec<'a> {
+    fn of(batch: &'a Batch, op: &Op) -> EntrySpec<'a> {
+        let (kind, id, name, value): (EntryKind, u64, &[u8], &[u8]) = match *op {
+            Op::Put {
+                space,
+                id,
+                type_name,
+                value,
+            } => (
+                put_kind(space),
+                id,
+                batch.bytes(type_name),
+                batch.bytes(value),
+            ),
+            Op::Remove { space, id } => (remove_kind(space), id, &[], &[]),
+            Op::Bind { name, id } => (EntryKind::Bind, id, batch.bytes(name), &[]),
+            Op::Unbind { name } => (EntryKind::Unbind, 0, batch.bytes(name), &[]),
+        };
+        EntrySpec {
+            kind,
+            id,
+            name,
+            value,
+        }
     }
 }
 

@@ -73,6 +73,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A fresh copy of the store in `pristine`, and one of its segment files picked at random.
+fn damaged_copy(pristine: &Path, files: &[PathBuf], rng: &mut Rng) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(pristine, dir.path());
+    let pick = &files[(rng.next() % files.len() as u64) as usize];
+    let victim = dir.path().join(pick.file_name().unwrap());
+    (dir, victim)
+}
+
 fn segments(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -126,13 +135,7 @@ fn flipped_bytes_give_an_error_or_a_clean_prefix() {
     let mut rng = Rng(7);
     let (mut errors, mut prefixes) = (0, 0);
     for trial in 0..150 {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(pristine.path(), dir.path());
-        let victim = dir.path().join(
-            files[(rng.next() % files.len() as u64) as usize]
-                .file_name()
-                .unwrap(),
-        );
+        let (dir, victim) = damaged_copy(pristine.path(), &files, &mut rng);
         let mut bytes = std::fs::read(&victim).unwrap();
         // Mostly hit written data (the front of a segment), sometimes anywhere.
         let span = if trial % 3 == 0 {
@@ -163,13 +166,7 @@ fn truncated_files_give_an_error_or_a_clean_prefix() {
     let files = segments(pristine.path());
     let mut rng = Rng(99);
     for _ in 0..40 {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(pristine.path(), dir.path());
-        let victim = dir.path().join(
-            files[(rng.next() % files.len() as u64) as usize]
-                .file_name()
-                .unwrap(),
-        );
+        let (dir, victim) = damaged_copy(pristine.path(), &files, &mut rng);
         let len = std::fs::metadata(&victim).unwrap().len();
         let cut = rng.next() % len;
         std::fs::OpenOptions::new()
