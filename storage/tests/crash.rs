@@ -122,7 +122,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
     let started = Instant::now();
     let mut kills = 0;
     let mut max_acked = [0u64; THREADS as usize];
-    while kills < 30 && started.elapsed() < Duration::from_secs(20) {
+    while kills < 60 && started.elapsed() < Duration::from_secs(20) {
         let mut child = Command::new(&exe)
             .args([
                 "--ignored",
@@ -188,6 +188,9 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
         drop(snap);
         store.close().unwrap();
     }
+    eprintln!(
+        "{kills} kills; every acknowledged commit survived (last acknowledged: {max_acked:?})"
+    );
     assert!(kills >= 5, "the test should kill the writer several times");
     assert!(
         max_acked.iter().sum::<u64>() > 0,

@@ -114,7 +114,7 @@ fn read_all(store: &Store) -> Model {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
 
     #[test]
     fn the_store_matches_the_model(steps in prop::collection::vec(step(), 1..80)) {
