@@ -208,11 +208,22 @@ fn is_live(inner: &Inner, seg: &Segment, oldest: bool, e: &Entry<'_>) -> bool {
     }
 }
 
+/// Whether no segment older than `id` exists on disk: none in the table, and none compacted
+/// but not yet deleted. `retire_ready` takes a segment out of the table and deletes its
+/// file while holding the retiring lock, taken here first, so the answer cannot fall
+/// between the two.
+fn is_oldest_on_disk(inner: &Inner, id: u32) -> bool {
+    let retiring = inner.retiring.lock();
+    let in_table = inner.writer.lock().table.oldest();
+    let oldest = retiring.iter().map(|r| r.seg.id).chain(in_table).min();
+    oldest == Some(id)
+}
+
 /// Copies the live entries of `seg` to the head of the log; returns the sequence number
 /// after which no snapshot reads `seg`.
 fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError> {
     let end = seg.end.load(Ordering::Acquire) as usize;
-    let oldest = inner.writer.lock().table.oldest() == Some(seg.id);
+    let oldest = is_oldest_on_disk(inner, seg.id);
     // A relocation frame must fit in one segment, whatever the segment size.
     let limit = CHUNK.min(max_frame_len(inner.options.segment_size) - FRAME_HEADER_LEN);
     let mut batch: Vec<Entry<'_>> = Vec::new();
@@ -333,10 +344,18 @@ fn relocate(
 }
 
 /// Deletes the compacted segments that no open snapshot can read any more.
+///
+/// Lock order: the retiring lock, then the writer lock (as in `is_oldest_on_disk`). The
+/// retiring lock is held until the file is gone, so nobody sees a segment that is neither
+/// in the table nor in the retiring list while its file still exists.
 fn retire_ready(inner: &Inner) {
     let mut retiring = inner.retiring.lock();
     let mut i = 0;
     while i < retiring.len() {
+        if inner.failure.get().is_some() {
+            // A failed store deletes nothing more: whatever is on disk stays consistent.
+            return;
+        }
         let ready = {
             let mut w = inner.writer.lock();
             let horizon = inner.horizon(&w);

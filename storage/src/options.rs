@@ -31,7 +31,8 @@ pub struct Options {
     pub durability: Durability,
     /// A sealed segment whose live bytes fall below this fraction of its used bytes is
     /// compacted: its live records are copied to the head of the log and the file deleted.
-    /// Default 0.5; 0 turns compaction off.
+    /// Default 0.5; 0 turns background compaction off (the tombstone sweep included);
+    /// [`Store::compact`](crate::Store::compact) still works.
     pub compact_below: f64,
     /// Run background compaction. Default `true`; tests turn it off to compact by hand.
     pub background_compaction: bool,

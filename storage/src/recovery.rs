@@ -37,14 +37,19 @@ pub(crate) struct Recovered {
     pub next_id: u64,
     /// Id for the next segment created.
     pub next_segment_id: u32,
-    /// Bytes of torn tail discarded, for the log line.
+    /// Whether a torn, never-acknowledged tail holding data was discarded.
     pub discarded_tail: bool,
 }
 
 struct Opened {
     seg: Arc<Segment>,
-    /// Bytes of the segment that exist on disk (less than its size if it was truncated).
-    limit: usize,
+}
+
+impl Opened {
+    /// The segment's full size; recovery refuses short files, so all of it exists.
+    fn limit(&self) -> usize {
+        self.seg.size() as usize
+    }
 }
 
 fn corrupt(file: &Path, offset: usize, reason: impl Into<String>) -> OpenError {
@@ -122,10 +127,7 @@ fn open_segment(id: u32, path: PathBuf, store_id: u64) -> Result<Opened, OpenErr
         ));
     }
     let seg = Segment::map(id, path.clone(), file, h.size).map_err(io(&path))?;
-    Ok(Opened {
-        seg: Arc::new(seg),
-        limit: h.size as usize,
-    })
+    Ok(Opened { seg: Arc::new(seg) })
 }
 
 /// Whether the segment holds nothing but zeros after its header: a spare never written to.
@@ -133,7 +135,7 @@ fn is_blank(o: &Opened) -> bool {
     // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
     let data = unsafe {
         o.seg
-            .slice(SEGMENT_HEADER_LEN, o.limit - SEGMENT_HEADER_LEN)
+            .slice(SEGMENT_HEADER_LEN, o.limit() - SEGMENT_HEADER_LEN)
     };
     data.iter().all(|b| *b == 0)
 }
@@ -235,7 +237,7 @@ fn parse_frame<'a>(
 fn durable_beyond(store_id: u64, segs: &[Opened], first: usize, from: usize, pos: u64) -> bool {
     for (j, o) in segs.iter().enumerate().skip(first) {
         // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
-        let data = unsafe { o.seg.slice(0, o.limit) };
+        let data = unsafe { o.seg.slice(0, o.limit()) };
         let mut at = if j == first { from } else { SEGMENT_HEADER_LEN };
         at = at.next_multiple_of(ALIGN);
         while at + FRAME_HEADER_LEN <= data.len() {
@@ -289,7 +291,7 @@ pub(crate) fn recover(
             continue;
         }
         // SAFETY: recovery runs before any writer or reader exists; nothing writes the map.
-        let data = unsafe { o.seg.slice(0, o.limit) };
+        let data = unsafe { o.seg.slice(0, o.limit()) };
         let mut off = SEGMENT_HEADER_LEN;
         let mut first = true;
         loop {

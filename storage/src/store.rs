@@ -228,7 +228,8 @@ impl Store {
     /// An id is never handed out twice while the store is open, and never again after a
     /// restart once any commit made after its allocation is durable (each frame records the
     /// allocator's high-water mark). An id allocated but followed by no durable commit may be
-    /// handed out again after a crash; nothing stored can refer to it.
+    /// handed out again after the store is reopened (after a crash or a clean close alike);
+    /// nothing stored can refer to it.
     pub fn allocate_id(&self) -> u64 {
         self.inner.next_id.fetch_add(1, Ordering::AcqRel)
     }

@@ -1,5 +1,5 @@
-//! The commit path: validate a batch's reads, append its frame to the log through the
-//! mapping, install its versions in the index, and make it visible.
+//! The commit path: validate a batch's reads, append its frame to the active segment file,
+//! install its versions in the index, and make it visible.
 //!
 //! Everything here runs under the writer lock, which orders commits: a commit's sequence
 //! number is its place in the serial order, in the log and in the index alike.
@@ -365,8 +365,12 @@ pub(crate) fn install(
     if let Some(p) = prev {
         if let Some(old) = table.get(p.loc.seg) {
             // SAFETY: an installed entry is complete and never written again.
-            let len = unsafe { old.entry(p.loc.off as usize) }.len();
-            old.live.fetch_sub(len as u64, Ordering::Relaxed);
+            let len = unsafe { old.entry(p.loc.off as usize) }.len() as u64;
+            old.live.fetch_sub(len, Ordering::Relaxed);
+            if p.tombstone {
+                // A superseded tombstone hides nothing any more.
+                old.tombstones.fetch_sub(len, Ordering::Relaxed);
+            }
         }
     }
     let chain_grew = prev.is_some_and(|p| p.seq != v.seq);
