@@ -67,6 +67,8 @@ pub struct Batch {
     pub(crate) ops: Vec<Op>,
     pub(crate) reads: Vec<Read>,
     pub(crate) arena: Vec<u8>,
+    /// Set when more than 4 GiB of names and values were added; the commit is refused.
+    pub(crate) oversized: bool,
 }
 
 impl Batch {
@@ -80,6 +82,7 @@ impl Batch {
         self.ops.clear();
         self.reads.clear();
         self.arena.clear();
+        self.oversized = false;
     }
 
     /// Whether the batch has no writes (a batch of reads alone only validates).
@@ -94,6 +97,11 @@ impl Batch {
 
     fn push_bytes(&mut self, bytes: &[u8]) -> Span {
         let start = self.arena.len();
+        if start.saturating_add(bytes.len()) > u32::MAX as usize {
+            // Spans are 32-bit; the commit reports the batch as too large.
+            self.oversized = true;
+            return Span { start: 0, len: 0 };
+        }
         self.arena.extend_from_slice(bytes);
         Span {
             start: start as u32,

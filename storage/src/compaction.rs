@@ -73,7 +73,7 @@ pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
         id
     };
     // Zero-filling takes a while: do it without the lock.
-    let seg = Arc::new(Segment::create(
+    let seg = Arc::new(Segment::create_spare(
         &inner.dir,
         id,
         inner.options.segment_size,
@@ -87,10 +87,8 @@ pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
         inner.spare_needed.store(false, Ordering::Release);
     } else {
         drop(w);
-        // Recovery would skip it anyway (a seal names the segment that really follows),
-        // but a store should not keep files it does not use.
-        std::fs::remove_file(&seg.path)?;
-        sync_dir(&inner.dir)?;
+        // Still under its spare name, so recovery would delete it anyway.
+        seg.discard()?;
     }
     Ok(())
 }
@@ -111,11 +109,19 @@ fn compact_step(inner: &Inner) -> Result<(), CommitError> {
 /// open snapshot can read it (here if none is open, else by the maintenance thread).
 /// Returns how many segments were compacted.
 pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, CommitError> {
+    if !(0.0..=MAX_THRESHOLD).contains(&threshold) {
+        return Err(CommitError::Invalid(format!(
+            "compaction threshold {threshold} must be between 0 and {MAX_THRESHOLD}"
+        )));
+    }
     let _one_at_a_time = inner.compacting.lock();
+    // Only segments sealed before this call: relocated data lands in newer segments, which
+    // must not be picked again (their live fraction is close to, but below, one).
+    let below = inner.writer.lock().active.id;
     let mut n = 0;
     loop {
         retire_ready(inner);
-        let Some(seg) = pick(inner, threshold) else {
+        let Some(seg) = pick(inner, threshold).filter(|s| s.id < below) else {
             break;
         };
         let after_seq = compact_segment(inner, &seg)?;
@@ -124,6 +130,11 @@ pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, Commit
     }
     Ok(n)
 }
+
+/// The largest live fraction a segment may have to be compacted. A segment of relocated
+/// entries is almost, but not quite, all live (frame headers and its seal are not), so a
+/// threshold close to one would compact the same data over and over.
+pub(crate) const MAX_THRESHOLD: f64 = 0.95;
 
 /// The segment to compact next: the deadest below `threshold`; failing that, when tombstones
 /// take more than a quarter of the live bytes (and at least half a segment), the oldest
@@ -159,11 +170,14 @@ fn pick(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
 }
 
 fn pick_below(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
+    // Retiring list first, then the table (the lock order of `retire_ready`): a segment
+    // retired in between is then missing from the table copy, not picked again.
+    let retiring = inner.retiring.lock();
     let (table, active) = {
         let w = inner.writer.lock();
         (w.table.clone(), w.active.id)
     };
-    let retiring: Vec<u32> = inner.retiring.lock().iter().map(|r| r.seg.id).collect();
+    let retiring: Vec<u32> = retiring.iter().map(|r| r.seg.id).collect();
     table
         .iter()
         .filter(|s| s.id != active && !retiring.contains(&s.id))
@@ -228,7 +242,6 @@ fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError
     let limit = CHUNK.min(max_frame_len(inner.options.segment_size) - FRAME_HEADER_LEN);
     let mut batch: Vec<Entry<'_>> = Vec::new();
     let mut batch_bytes = 0usize;
-    let mut last = None;
     let mut off = SEGMENT_HEADER_LEN;
     while off + FRAME_HEADER_LEN <= end {
         // SAFETY: the segment is sealed; its frames up to `end` are published and never
@@ -254,7 +267,7 @@ fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError
             at += header.total_len();
             if is_live(inner, seg, oldest, &e) {
                 if batch_bytes + e.header.total_len() > limit {
-                    last = relocate(inner, seg, oldest, &batch)?.or(last);
+                    relocate(inner, seg, oldest, &batch)?;
                     batch.clear();
                     batch_bytes = 0;
                 }
@@ -265,9 +278,13 @@ fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError
         off = frame_end;
     }
     if !batch.is_empty() {
-        last = relocate(inner, seg, oldest, &batch)?.or(last);
+        relocate(inner, seg, oldest, &batch)?;
     }
-    let after_seq = last.unwrap_or_else(|| inner.visible_seq());
+    // Not just the last relocation: a commit may have killed an entry after an earlier
+    // chunk was scanned, and the segment must outlive that commit's sync too. Every commit
+    // whose effect the scan saw has published by the time we hold the writer lock.
+    let after_seq = inner.writer.lock().last_seq;
+    inner.request_sync();
     inner
         .durable
         .wait(after_seq)

@@ -165,13 +165,13 @@ fn new_store_id() -> u64 {
 }
 
 /// The segment files in `dir`, in id order. Leftover `*.tmp` files of interrupted
-/// segment creations are removed.
+/// creations and `*.spare` segments never put to use are removed.
 pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, OpenError> {
     let mut segments = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".tmp") {
+        if name.ends_with(".tmp") || name.ends_with(crate::segment::SPARE_SUFFIX) {
             let p = entry.path();
             std::fs::remove_file(&p).map_err(io_err(&p))?;
             continue;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::directory::sync_dir;
 use crate::error::DurabilityError;
 use crate::format::log_position;
 use crate::options::Durability;
@@ -40,28 +41,34 @@ impl DurableState {
     pub fn advance(&self, seq: u64) {
         let prev = self.seq.fetch_max(seq, Ordering::AcqRel);
         debug_assert!(prev <= seq, "durability never goes backwards");
+        let mut ready = Vec::new();
         let mut w = self.waiters.lock();
         let mut i = 0;
         while i < w.wakers.len() {
             if w.wakers[i].0 <= seq {
-                w.wakers.swap_remove(i).1.wake();
+                ready.push(w.wakers.swap_remove(i).1);
             } else {
                 i += 1;
             }
         }
         drop(w);
         self.cv.notify_all();
+        // Woken outside the lock: an executor may poll the future inline.
+        for waker in ready {
+            waker.wake();
+        }
     }
 
     /// Fails every present and future wait.
     pub fn fail(&self, why: String) {
         let mut w = self.waiters.lock();
         w.failed.get_or_insert(why);
-        for (_, waker) in w.wakers.drain(..) {
-            waker.wake();
-        }
+        let ready: Vec<(u64, Waker)> = w.wakers.drain(..).collect();
         drop(w);
         self.cv.notify_all();
+        for (_, waker) in ready {
+            waker.wake();
+        }
     }
 
     /// Blocks until `seq` is durable.
@@ -121,7 +128,7 @@ impl Future for DurableFuture {
                 self.inner.visible_seq()
             );
         }
-        self.inner.flush_signal.ring();
+        self.inner.request_sync();
         self.inner.durable.poll(self.seq, cx)
     }
 }
@@ -161,9 +168,15 @@ pub(crate) fn run_flusher(inner: Arc<Inner>, mut synced_seq: u64, start: (u32, u
             continue;
         }
         if let Some(interval) = interval {
-            let since = last_sync.elapsed();
-            if since < interval && !closing {
-                std::thread::sleep(interval - since);
+            // Wait out the interval in short naps, so closing or an explicit wait for
+            // durability (which raises `sync_requested`) need not wait for all of it.
+            while !closing
+                && last_sync.elapsed() < interval
+                && !inner.sync_requested.swap(false, Ordering::AcqRel)
+                && !inner.stop_flusher.load(Ordering::Acquire)
+            {
+                let left = interval.saturating_sub(last_sync.elapsed());
+                std::thread::sleep(left.min(Duration::from_millis(2)));
             }
         }
         // Take what has been written so far; commits go on while we sync it.
@@ -176,7 +189,16 @@ pub(crate) fn run_flusher(inner: Arc<Inner>, mut synced_seq: u64, start: (u32, u
                 std::mem::take(&mut w.unsynced),
             )
         };
-        match sync(&mut synced, &rolled, &active, pos) {
+        // A roll activated a spare by renaming it: make the name durable before any frame
+        // in the new segment is acknowledged.
+        let synced_now = sync(&mut synced, &rolled, &active, pos).and_then(|()| {
+            if rolled.is_empty() {
+                Ok(())
+            } else {
+                sync_dir(&inner.dir)
+            }
+        });
+        match synced_now {
             Ok(()) => {
                 last_sync = Instant::now();
                 inner.synced_upto.store(

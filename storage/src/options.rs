@@ -31,7 +31,7 @@ pub struct Options {
     pub durability: Durability,
     /// A sealed segment whose live bytes fall below this fraction of its used bytes is
     /// compacted: its live records are copied to the head of the log and the file deleted.
-    /// Default 0.5; 0 turns background compaction off (the tombstone sweep included);
+    /// Default 0.5, at most 0.95; 0 turns background compaction off (the tombstone sweep included);
     /// [`Store::compact`](crate::Store::compact) still works.
     pub compact_below: f64,
     /// Run background compaction. Default `true`; tests turn it off to compact by hand.
@@ -59,9 +59,10 @@ impl Options {
                 self.segment_size
             ));
         }
-        if !(0.0..1.0).contains(&self.compact_below) {
+        let max = crate::compaction::MAX_THRESHOLD;
+        if !(0.0..=max).contains(&self.compact_below) {
             return Err(format!(
-                "compact_below {} must be at least 0 and below 1",
+                "compact_below {} must be between 0 and {max}",
                 self.compact_below
             ));
         }

@@ -39,6 +39,9 @@ pub(crate) struct Recovered {
     pub next_segment_id: u32,
     /// Whether a torn, never-acknowledged tail holding data was discarded.
     pub discarded_tail: bool,
+    /// The segment size to create new segments with: the configured one, or the largest
+    /// in the store if that is larger.
+    pub segment_size: u32,
 }
 
 struct Opened {
@@ -267,6 +270,12 @@ pub(crate) fn recover(
     for (id, path) in listed {
         segs.push(open_segment(id, path, store_id)?);
     }
+    // Segments never shrink below what the store already holds: an entry written under a
+    // larger size must still fit in one frame when compaction moves it.
+    let segment_size = segs
+        .iter()
+        .map(|o| o.seg.size())
+        .fold(segment_size, u32::max);
     let table = SegTable::from_segments(segs.iter().map(|o| o.seg.clone()));
     let mut pending = VecDeque::new();
     let mut last_seq = 0u64;
@@ -413,6 +422,7 @@ pub(crate) fn recover(
         next_id,
         next_segment_id,
         discarded_tail,
+        segment_size,
     })
 }
 
@@ -440,7 +450,7 @@ mod tests {
             let inner = store.inner();
             let mut w = inner.writer.lock();
             if let Some(spare) = w.spare.take() {
-                std::fs::remove_file(&spare.path).unwrap();
+                spare.discard().unwrap();
             }
             let id = w.next_segment_id;
             w.next_segment_id += 1;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
+use parking_lot::Mutex;
 
 use crate::directory::sync_dir;
 use crate::format::{
@@ -37,6 +38,8 @@ pub(crate) struct Segment {
     pub tombstones: AtomicU64,
     /// End of the frames written so far (final once the segment is sealed).
     pub end: AtomicU32,
+    /// For a spare not yet activated: the temporary name its file has.
+    spare: Mutex<Option<PathBuf>>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -55,6 +58,14 @@ pub(crate) fn segment_file_name(id: u32) -> String {
     format!("{id:016x}{SEGMENT_SUFFIX}")
 }
 
+/// Where spare segment `id` waits to be used.
+pub(crate) fn spare_path(dir: &Path, id: u32) -> PathBuf {
+    dir.join(format!("{}{SPARE_SUFFIX}", segment_file_name(id)))
+}
+
+/// Suffix of spare segment files, which recovery deletes.
+pub(crate) const SPARE_SUFFIX: &str = ".spare";
+
 /// Parses a segment file name back into its id.
 pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
     let stem = name.strip_suffix(SEGMENT_SUFFIX)?;
@@ -69,9 +80,51 @@ pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
 impl Segment {
     /// Creates segment `id` in `dir`: header, zeros to `size`, synced, then renamed into place.
     pub fn create(dir: &Path, id: u32, size: u32, store_id: u64) -> std::io::Result<Segment> {
+        let tmp = dir.join(format!("{}.tmp", segment_file_name(id)));
+        let seg = Self::create_at(dir, &tmp, id, size, store_id)?;
+        std::fs::rename(&tmp, &seg.path)?;
+        sync_dir(dir)?;
+        Ok(seg)
+    }
+
+    /// Creates segment `id` as a spare: written and synced like [`create`](Self::create) but
+    /// left under a temporary name (`*.seg.spare`) until the writer [activates](Self::activate)
+    /// it. A crash before that leaves a file recovery deletes, never an unused segment in the
+    /// middle of the log.
+    pub fn create_spare(dir: &Path, id: u32, size: u32, store_id: u64) -> std::io::Result<Segment> {
+        let spare = spare_path(dir, id);
+        let seg = Self::create_at(dir, &spare, id, size, store_id)?;
+        *seg.spare.lock() = Some(spare);
+        Ok(seg)
+    }
+
+    /// Gives a spare its segment name. The rename is made durable by the flusher's directory
+    /// sync before any frame in this segment is acknowledged.
+    pub fn activate(&self) -> std::io::Result<()> {
+        if let Some(spare) = self.spare.lock().take() {
+            std::fs::rename(spare, &self.path)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the file of a spare that was never activated.
+    pub fn discard(&self) -> std::io::Result<()> {
+        match self.spare.lock().take() {
+            Some(spare) => std::fs::remove_file(spare),
+            None => std::fs::remove_file(&self.path),
+        }
+    }
+
+    fn create_at(
+        dir: &Path,
+        at: &Path,
+        id: u32,
+        size: u32,
+        store_id: u64,
+    ) -> std::io::Result<Segment> {
         assert!(size as usize > SEGMENT_HEADER_LEN && size % 4096 == 0);
         let path = dir.join(segment_file_name(id));
-        let tmp = dir.join(format!("{}.tmp", segment_file_name(id)));
+        let tmp = at;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -95,8 +148,6 @@ impl Segment {
             left -= n;
         }
         file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        sync_dir(dir)?;
         Self::map(id, path, file, size)
     }
 
@@ -113,6 +164,7 @@ impl Segment {
             size,
             live: AtomicU64::new(0),
             tombstones: AtomicU64::new(0),
+            spare: Mutex::new(None),
             end: AtomicU32::new(SEGMENT_HEADER_LEN as u32),
         })
     }

@@ -16,6 +16,9 @@ pub(crate) struct Signal {
 impl Signal {
     /// Wakes the thread if it sleeps; costs one atomic swap when it does not.
     pub fn ring(&self) {
+        // Orders the caller's earlier stores (the work) before reading `sleeping`; pairs
+        // with the fence in `sleep_unless`.
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.sleeping.swap(false, Ordering::SeqCst) {
             let _g = self.lock.lock();
             self.cv.notify_one();
@@ -33,6 +36,7 @@ impl Signal {
     pub fn sleep_unless(&self, timeout: Duration, has_work: impl Fn() -> bool) {
         let mut g = self.lock.lock();
         self.sleeping.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
         // Checked after announcing sleep: a ring that raced with the check sees `sleeping`
         // and notifies under the lock we hold, so it cannot be lost.
         if has_work() {

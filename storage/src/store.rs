@@ -47,10 +47,17 @@ pub(crate) struct Inner {
     pub compacting: Mutex<()>,
     pub spare_needed: AtomicBool,
     pub stop_flusher: AtomicBool,
+    pub sync_requested: AtomicBool,
     _lock: DirLock,
 }
 
 impl Inner {
+    /// Asks the flusher to sync now (in relaxed mode, without waiting out its interval).
+    pub(crate) fn request_sync(&self) {
+        self.sync_requested.store(true, Ordering::Release);
+        self.flush_signal.ring();
+    }
+
     /// The last commit new snapshots see.
     #[inline]
     pub(crate) fn visible_seq(&self) -> u64 {
@@ -121,6 +128,8 @@ impl Store {
         };
         let index = Index::new();
         let r = recover(&dir, meta.store_id, options.segment_size, &index)?;
+        let mut options = options;
+        options.segment_size = r.segment_size;
         let active = r
             .segments
             .last()
@@ -162,6 +171,7 @@ impl Store {
             compacting: Mutex::new(()),
             spare_needed: AtomicBool::new(true),
             stop_flusher: AtomicBool::new(false),
+            sync_requested: AtomicBool::new(false),
             options,
             _lock: lock,
         });
@@ -255,7 +265,7 @@ impl Store {
             seq <= self.inner.visible_seq(),
             "waiting for sequence {seq}, which has not been committed"
         );
-        self.inner.flush_signal.ring();
+        self.inner.request_sync();
         self.inner.durable.wait(seq)
     }
 
@@ -345,7 +355,7 @@ impl Store {
         // closed store holds only what it needs.
         let spare = self.inner.writer.lock().spare.take();
         if let Some(s) = spare {
-            let _ = std::fs::remove_file(&s.path);
+            let _ = s.discard();
         }
     }
 }

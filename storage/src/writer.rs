@@ -51,6 +51,11 @@ pub(crate) struct Writer {
 
 /// Bytes a frame for `batch` takes, or why it cannot be stored.
 pub(crate) fn frame_len(batch: &Batch, segment_size: u32) -> Result<usize, CommitError> {
+    if batch.oversized {
+        return Err(CommitError::Invalid(
+            "the batch holds more than 4 GiB of names and values".into(),
+        ));
+    }
     let mut n = FRAME_HEADER_LEN;
     for op in &batch.ops {
         n += match *op {
@@ -290,6 +295,8 @@ impl Inner {
         let next = match w.spare.take() {
             Some(s) => {
                 assert!(s.id > w.active.id, "segment ids follow log order");
+                s.activate()
+                    .map_err(|e| self.fail(format!("activating segment {}: {e}", s.id)))?;
                 s
             }
             None => {

@@ -491,3 +491,105 @@ fn removals_do_not_grow_the_files_forever() {
         "removed objects stay removed"
     );
 }
+
+#[test]
+fn compaction_thresholds_are_checked_and_always_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small()).unwrap();
+    let mut b = Batch::new();
+    for i in 0..300u64 {
+        b.clear();
+        b.put_object(i % 7, "t", &[i as u8; 900]);
+        store.commit(&b).unwrap();
+    }
+    let err = store.compact(1.0).unwrap_err();
+    assert!(matches!(err, CommitError::Invalid(_)), "{err}");
+    assert!(store.compact(-0.1).is_err());
+    // The largest allowed threshold compacts what exists and stops.
+    assert!(store.compact(0.95).unwrap() > 0);
+    let err = Store::open(
+        tempfile::tempdir().unwrap().path(),
+        Options {
+            compact_below: 0.99,
+            ..small()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("compact_below"), "{err}");
+}
+
+#[test]
+fn reopening_with_smaller_segments_keeps_large_entries_movable() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![9u8; 600 << 10];
+    {
+        let store = Store::open(
+            dir.path(),
+            Options {
+                segment_size: 1 << 20,
+                ..small()
+            },
+        )
+        .unwrap();
+        let mut b = Batch::new();
+        b.put_object(1, "t", &big);
+        store.commit(&b).unwrap();
+        for i in 0..20u64 {
+            b.clear();
+            b.put_object(2, "t", &[i as u8; 60 << 10]);
+            store.commit(&b).unwrap();
+        }
+        store.close().unwrap();
+    }
+    let store = Store::open(dir.path(), small()).unwrap();
+    store.compact(0.9).unwrap();
+    let mut b = Batch::new();
+    b.put_object(3, "t", &vec![1u8; 200 << 10]);
+    store.commit(&b).unwrap();
+    assert_eq!(store.snapshot().object(1).unwrap().value, &big[..]);
+}
+
+#[test]
+fn spares_never_used_are_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small()).unwrap();
+    // The maintenance thread keeps a spare ready under a temporary name.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let spare = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".spare"))
+    };
+    while !spare() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(spare(), "a spare is prepared");
+    // Leave it behind, as a crash would.
+    std::mem::forget(store);
+    let leftover: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".spare"))
+        .collect();
+    assert!(!leftover.is_empty());
+    // The forgotten store still holds the lock; a copy of the directory stands in for the
+    // directory after the crash.
+    let copy = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.path().join(e.file_name())).unwrap();
+    }
+    for n in &leftover {
+        // Mark the leftover: a spare prepared after opening is whole again.
+        std::fs::write(copy.path().join(n), b"leftover").unwrap();
+    }
+    let store = Store::open(copy.path(), small()).unwrap();
+    for n in &leftover {
+        let p = copy.path().join(n);
+        assert!(
+            !p.exists() || std::fs::metadata(&p).unwrap().len() == u64::from(small().segment_size),
+            "{n} is removed on open"
+        );
+    }
+    assert!(!store.stats().discarded_torn_tail);
+}
