@@ -124,13 +124,12 @@ impl Segment {
     ) -> std::io::Result<Segment> {
         assert!(size as usize > SEGMENT_HEADER_LEN && size % 4096 == 0);
         let path = dir.join(segment_file_name(id));
-        let tmp = at;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&tmp)?;
+            .open(at)?;
         let header = SegmentHeader {
             format_version: FORMAT_VERSION,
             size,
