@@ -27,7 +27,8 @@ const CHUNK: usize = 256 << 10;
 /// A compacted segment waiting for the snapshots that may read it to close.
 pub(crate) struct Retiring {
     seg: Arc<Segment>,
-    /// The last relocation frame; snapshots at or after it no longer read the segment.
+    /// The last commit when the scan ended (durable before the segment is queued here);
+    /// snapshots at or after it no longer read the segment.
     after_seq: u64,
 }
 
@@ -97,7 +98,7 @@ pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
 /// tombstones pile up.
 fn compact_step(inner: &Inner) -> Result<(), CommitError> {
     let _one_at_a_time = inner.compacting.lock();
-    let Some(seg) = pick(inner, inner.options.compact_below) else {
+    let Some(seg) = pick(inner, inner.options.compact_below, u32::MAX) else {
         return Ok(());
     };
     let after_seq = compact_segment(inner, &seg)?;
@@ -121,7 +122,7 @@ pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, Commit
     let mut n = 0;
     loop {
         retire_ready(inner);
-        let Some(seg) = pick(inner, threshold).filter(|s| s.id < below) else {
+        let Some(seg) = pick(inner, threshold, below) else {
             break;
         };
         let after_seq = compact_segment(inner, &seg)?;
@@ -136,7 +137,8 @@ pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, Commit
 /// threshold close to one would compact the same data over and over.
 pub(crate) const MAX_THRESHOLD: f64 = 0.95;
 
-/// The segment to compact next: the deadest below `threshold`; failing that, when tombstones
+/// The segment older than `before` to compact next: the deadest below `threshold`; failing
+/// that, when tombstones
 /// take more than a quarter of the live bytes (and at least half a segment), the oldest
 /// sealed segment.
 ///
@@ -145,8 +147,8 @@ pub(crate) const MAX_THRESHOLD: f64 = 0.95;
 /// mostly live would carry every tombstone forward forever. Sweeping compacts segments
 /// oldest first until the pressure is gone. It waits while a compacted segment is still on
 /// disk, since that segment is older than any it could pick.
-fn pick(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
-    if let Some(seg) = pick_below(inner, threshold) {
+fn pick(inner: &Inner, threshold: f64, before: u32) -> Option<Arc<Segment>> {
+    if let Some(seg) = pick_below(inner, threshold, before) {
         return Some(seg);
     }
     if !inner.retiring.lock().is_empty() {
@@ -156,7 +158,10 @@ fn pick(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
         let w = inner.writer.lock();
         (w.table.clone(), w.active.id)
     };
-    let sealed: Vec<&Arc<Segment>> = table.iter().filter(|s| s.id != active).collect();
+    let sealed: Vec<&Arc<Segment>> = table
+        .iter()
+        .filter(|s| s.id != active && s.id < before)
+        .collect();
     let tombstones: u64 = sealed
         .iter()
         .map(|s| s.tombstones.load(Ordering::Relaxed))
@@ -169,7 +174,8 @@ fn pick(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
     sealed.first().map(|s| (*s).clone())
 }
 
-fn pick_below(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
+/// The deadest segment older than `before` (and not active or retiring) below `threshold`.
+fn pick_below(inner: &Inner, threshold: f64, before: u32) -> Option<Arc<Segment>> {
     // Retiring list first, then the table (the lock order of `retire_ready`): a segment
     // retired in between is then missing from the table copy, not picked again.
     let retiring = inner.retiring.lock();
@@ -180,7 +186,7 @@ fn pick_below(inner: &Inner, threshold: f64) -> Option<Arc<Segment>> {
     let retiring: Vec<u32> = retiring.iter().map(|r| r.seg.id).collect();
     table
         .iter()
-        .filter(|s| s.id != active && !retiring.contains(&s.id))
+        .filter(|s| s.id != active && s.id < before && !retiring.contains(&s.id))
         .filter_map(|s| {
             let used = s.end.load(Ordering::Acquire) as f64 - SEGMENT_HEADER_LEN as f64;
             let live = s.live.load(Ordering::Relaxed) as f64;

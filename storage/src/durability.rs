@@ -128,6 +128,9 @@ impl Future for DurableFuture {
                 self.inner.visible_seq()
             );
         }
+        if self.inner.durable.seq() >= self.seq {
+            return Poll::Ready(Ok(()));
+        }
         self.inner.request_sync();
         self.inner.durable.poll(self.seq, cx)
     }

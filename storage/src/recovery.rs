@@ -397,6 +397,10 @@ pub(crate) fn recover(
     if removed {
         sync_dir(dir).map_err(io(dir))?;
     }
+    // Ids follow log order: never below a segment a seal names, even if its file is gone
+    // (a roll whose rename a power loss undid); a later open would take a smaller id for a
+    // segment the log skipped.
+    let next_segment_id = next_segment_id.max(continues_in);
     let (pos, next_segment_id) = if active_index == usize::MAX {
         // Every segment ended in a seal (or there are none): start a fresh one.
         let id = next_segment_id;

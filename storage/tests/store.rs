@@ -593,3 +593,58 @@ fn spares_never_used_are_removed_on_open() {
     }
     assert!(!store.stats().discarded_torn_tail);
 }
+
+#[test]
+fn a_segment_created_after_a_lost_roll_takes_the_id_the_seal_names() {
+    use darkstar_storage::format::{FrameHeader, Meta, FRAME_HEADER_LEN};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), small()).unwrap();
+        let mut b = Batch::new();
+        for i in 0..100u64 {
+            b.clear();
+            b.put_object(i, "t", &[1u8; 1000]);
+            store.commit(&b).unwrap();
+        }
+        store.close().unwrap();
+    }
+    let meta = Meta::decode(&std::fs::read(dir.path().join("STORE")).unwrap()).unwrap();
+    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    segs.sort();
+    // Keep the first segment only, and make its seal name segment 9, as if the rolls
+    // after it had been undone by a power loss.
+    for later in &segs[1..] {
+        std::fs::remove_file(later).unwrap();
+    }
+    let mut bytes = std::fs::read(&segs[0]).unwrap();
+    let mut off = 64;
+    loop {
+        let h = FrameHeader::decode(meta.store_id, &bytes[off..off + FRAME_HEADER_LEN]).unwrap();
+        if h.seal {
+            let named = FrameHeader { entries: 9, ..h };
+            named.encode(meta.store_id, &mut bytes[off..off + FRAME_HEADER_LEN]);
+            break;
+        }
+        off += h.total_len();
+    }
+    std::fs::write(&segs[0], &bytes).unwrap();
+    let seq = {
+        let store = Store::open(dir.path(), small()).unwrap();
+        let mut b = Batch::new();
+        b.put_object(500, "t", b"after the lost roll");
+        let seq = store.commit(&b).unwrap();
+        store.wait_durable(seq).unwrap();
+        store.close().unwrap();
+        seq
+    };
+    let store = Store::open(dir.path(), small()).expect("later opens work too");
+    assert_eq!(store.last_seq(), seq);
+    assert_eq!(
+        store.snapshot().object(500).unwrap().value,
+        b"after the lost roll"
+    );
+}
