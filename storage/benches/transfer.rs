@@ -84,32 +84,14 @@ impl Settings {
     }
 }
 
+#[path = "../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
+
 fn number<T: std::str::FromStr>(key: &str, value: Option<String>) -> T {
     value
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{key} needs a positive number"))
-}
-
-/// splitmix64: small, fast and deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
-    }
 }
 
 /// One transfer between account indexes `0..ACCOUNTS`.

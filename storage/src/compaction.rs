@@ -14,12 +14,12 @@ use std::time::Duration;
 use crate::directory::sync_dir;
 use crate::error::CommitError;
 use crate::format::{
-    EntryHeader, EntryKind, FrameHeader, ENTRY_HEADER_LEN, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
+    EntryHeader, FrameHeader, ENTRY_HEADER_LEN, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
 };
-use crate::index::{Loc, Version};
+use crate::index::Loc;
 use crate::segment::Segment;
 use crate::store::Inner;
-use crate::writer::{entry_key, install, max_frame_len, KeyRef};
+use crate::writer::{entry_key, entry_version, install, max_frame_len, KeyRef};
 
 /// Largest batch of entries relocated under one hold of the writer lock.
 const CHUNK: usize = 256 << 10;
@@ -101,9 +101,7 @@ fn compact_step(inner: &Inner) -> Result<(), CommitError> {
     let Some(seg) = pick(inner, inner.options.compact_below, u32::MAX) else {
         return Ok(());
     };
-    let after_seq = compact_segment(inner, &seg)?;
-    inner.retiring.lock().push(Retiring { seg, after_seq });
-    Ok(())
+    compact_segment(inner, seg)
 }
 
 /// Compacts every sealed segment below the threshold now. Each is deleted as soon as no
@@ -125,8 +123,7 @@ pub(crate) fn compact_all(inner: &Inner, threshold: f64) -> Result<usize, Commit
         let Some(seg) = pick(inner, threshold, below) else {
             break;
         };
-        let after_seq = compact_segment(inner, &seg)?;
-        inner.retiring.lock().push(Retiring { seg, after_seq });
+        compact_segment(inner, seg)?;
         n += 1;
     }
     Ok(n)
@@ -239,9 +236,17 @@ fn is_oldest_on_disk(inner: &Inner, id: u32) -> bool {
     oldest == Some(id)
 }
 
+/// Copies the live entries of `seg` to the head of the log, waits until that is durable,
+/// and queues `seg` for deletion once no snapshot can read it.
+fn compact_segment(inner: &Inner, seg: Arc<Segment>) -> Result<(), CommitError> {
+    let after_seq = relocate_live(inner, &seg)?;
+    inner.retiring.lock().push(Retiring { seg, after_seq });
+    Ok(())
+}
+
 /// Copies the live entries of `seg` to the head of the log; returns the sequence number
-/// after which no snapshot reads `seg`.
-fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError> {
+/// after which no snapshot reads `seg`, once it is durable.
+fn relocate_live(inner: &Inner, seg: &Segment) -> Result<u64, CommitError> {
     let end = seg.end.load(Ordering::Acquire) as usize;
     let oldest = is_oldest_on_disk(inner, seg.id);
     // A relocation frame must fit in one segment, whatever the segment size.
@@ -298,13 +303,13 @@ fn compact_segment(inner: &Inner, seg: &Arc<Segment>) -> Result<u64, CommitError
     Ok(after_seq)
 }
 
-/// Writes the still-live entries of `entries` in one frame; returns its sequence number.
+/// Writes the still-live entries of `entries` in one frame.
 fn relocate(
     inner: &Inner,
     seg: &Segment,
     oldest: bool,
     entries: &[Entry<'_>],
-) -> Result<Option<u64>, CommitError> {
+) -> Result<(), CommitError> {
     let mut guard = inner.writer.lock();
     let w = &mut *guard;
     inner.check_open()?;
@@ -316,7 +321,7 @@ fn relocate(
         .filter(|e| is_live(inner, seg, oldest, e))
         .collect();
     if live.is_empty() {
-        return Ok(None);
+        return Ok(());
     }
     let len = FRAME_HEADER_LEN + live.iter().map(|e| e.header.total_len()).sum::<usize>();
     let (seq, dst, start) = inner.begin_frame(w, len)?;
@@ -334,36 +339,20 @@ fn relocate(
     written?;
     let mut at = start + FRAME_HEADER_LEN;
     for e in &live {
-        let n = e.header.total_len();
-        let v = Version {
-            seq,
-            version: e.header.version,
-            loc: Loc {
-                seg: dst.id,
-                off: at as u32,
-            },
-            target: if e.header.kind == EntryKind::Bind {
-                e.header.id
-            } else {
-                0
-            },
-            tombstone: e.header.kind.is_tombstone(),
+        let h = e.header;
+        let loc = Loc {
+            seg: dst.id,
+            off: at as u32,
         };
-        let key = entry_key(e.header.kind, e.header.id, e.name);
-        install(
-            &inner.index,
-            &w.table,
-            &mut w.pending_prune,
-            key,
-            v,
-            horizon,
-        );
-        at += n;
+        let v = entry_version(h.kind, h.id, h.version, seq, loc);
+        let key = entry_key(h.kind, h.id, e.name);
+        install(&inner.index, w, key, v, h.total_len(), horizon);
+        at += h.total_len();
     }
     inner.publish(w, seq, start + len);
     drop(guard);
     inner.flush_signal.ring();
-    Ok(Some(seq))
+    Ok(())
 }
 
 /// Deletes the compacted segments that no open snapshot can read any more.

@@ -20,10 +20,10 @@ use crate::format::{
     log_position, EntryHeader, EntryKind, FrameHeader, SegmentHeader, ALIGN, ENTRY_HEADER_LEN,
     FORMAT_VERSION, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
 };
-use crate::index::{Index, Loc, Version};
+use crate::index::{Index, Loc};
 use crate::segment::Segment;
 use crate::table::SegTable;
-use crate::writer::{entry_key, install};
+use crate::writer::{entry_key, entry_version, install_into};
 
 /// The state the log describes.
 pub(crate) struct Recovered {
@@ -319,22 +319,14 @@ pub(crate) fn recover(
                 Ok(Parsed::Commit(h, entries)) => {
                     for e in &entries {
                         let kind = e.header.kind;
-                        let v = Version {
-                            seq: h.seq,
-                            version: e.header.version,
-                            loc: Loc {
-                                seg: o.seg.id,
-                                off: e.off as u32,
-                            },
-                            target: if kind == EntryKind::Bind {
-                                e.header.id
-                            } else {
-                                0
-                            },
-                            tombstone: kind.is_tombstone(),
+                        let loc = Loc {
+                            seg: o.seg.id,
+                            off: e.off as u32,
                         };
+                        let v = entry_version(kind, e.header.id, e.header.version, h.seq, loc);
                         let key = entry_key(kind, e.header.id, e.name);
-                        install(index, &table, &mut pending, key, v, h.seq);
+                        let len = e.header.total_len();
+                        install_into(index, &table, &mut pending, key, v, len, h.seq);
                         if kind != EntryKind::Unbind {
                             next_id = next_id.max(e.header.id.saturating_add(1));
                         }

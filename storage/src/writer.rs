@@ -152,23 +152,17 @@ impl Inner {
         for op in &batch.ops {
             let e = EntrySpec::of(batch, op);
             let entry_len = entry_len(e.name.len(), e.value.len(), e.kind.has_value());
-            let key = match e.kind {
-                EntryKind::Bind | EntryKind::Unbind => KeyRef::Name(batch.str_of(e.name)),
-                kind => entry_key(kind, e.id, ""),
+            let name = match e.kind {
+                EntryKind::Bind | EntryKind::Unbind => batch.str_of(e.name),
+                _ => "",
             };
-            let target = if e.kind == EntryKind::Bind { e.id } else { 0 };
-            let tombstone = e.kind.is_tombstone();
-            let v = Version {
-                seq,
-                version: seq,
-                loc: Loc {
-                    seg: seg.id,
-                    off: off as u32,
-                },
-                target,
-                tombstone,
+            let loc = Loc {
+                seg: seg.id,
+                off: off as u32,
             };
-            install(&self.index, &w.table, &mut w.pending_prune, key, v, horizon);
+            let v = entry_version(e.kind, e.id, seq, seq, loc);
+            let key = entry_key(e.kind, e.id, name);
+            install(&self.index, w, key, v, entry_len, horizon);
             off += entry_len;
         }
         self.publish(w, seq, start + len);
@@ -339,20 +333,46 @@ impl Inner {
 
     /// Puts the store in the failed state and returns the error to report.
     pub(crate) fn fail(&self, why: String) -> CommitError {
-        let _ = self.failure.set(why);
-        self.durable
-            .fail(self.failure.get().expect("just set").clone());
-        CommitError::Failed(self.failure.get().expect("just set").clone())
+        // The first failure is the one reported from then on.
+        let first = self.failure.get_or_init(|| why).clone();
+        self.durable.fail(first.clone());
+        CommitError::Failed(first)
     }
 }
 
-/// Installs `v` for `key` and keeps the live-byte counts and the prune queue right.
+/// The index version of an entry of `kind` for `id`, first written at `version` and made
+/// visible by commit `seq` at `loc`.
+pub(crate) fn entry_version(kind: EntryKind, id: u64, version: u64, seq: u64, loc: Loc) -> Version {
+    Version {
+        seq,
+        version,
+        loc,
+        target: if kind == EntryKind::Bind { id } else { 0 },
+        tombstone: kind.is_tombstone(),
+    }
+}
+
+/// Installs `v` (an entry of `len` bytes) for `key` and keeps the live-byte counts and the
+/// prune queue of `w` right.
 pub(crate) fn install(
+    index: &Index,
+    w: &mut Writer,
+    key: KeyRef<'_>,
+    v: Version,
+    len: usize,
+    horizon: u64,
+) {
+    install_into(index, &w.table, &mut w.pending_prune, key, v, len, horizon);
+}
+
+/// [`install`] with the table and prune queue given apart (recovery has no writer yet).
+pub(crate) fn install_into(
     index: &Index,
     table: &SegTable,
     pending: &mut VecDeque<(u64, PruneKey)>,
     key: KeyRef<'_>,
     v: Version,
+    len: usize,
     horizon: u64,
 ) {
     let prev = match key {
@@ -363,8 +383,6 @@ pub(crate) fn install(
     let seg = table
         .get(v.loc.seg)
         .expect("versions are installed in a published segment");
-    // SAFETY: the entry was written in full before it is installed; nobody writes it again.
-    let len = unsafe { seg.entry(v.loc.off as usize) }.len();
     seg.live.fetch_add(len as u64, Ordering::Relaxed);
     if v.tombstone {
         seg.tombstones.fetch_add(len as u64, Ordering::Relaxed);

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use darkstar_storage::{Batch, OpenError, Options, Store};
 
+mod common;
+use common::rng::Rng;
+use common::{copy_dir, segment_files};
+
 type State = BTreeMap<u64, Vec<u8>>;
 
 fn options() -> Options {
@@ -16,31 +20,21 @@ fn options() -> Options {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Builds a store of several segments; returns the state after each commit (index = seq).
 fn build(dir: &Path) -> Vec<State> {
     let store = Store::open(dir, options()).unwrap();
     let mut states = vec![State::new()];
     let mut state = State::new();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let mut b = Batch::new();
     for i in 0..400u64 {
         b.clear();
-        let id = rng.next() % 40;
-        let value = vec![(i % 251) as u8; 50 + (rng.next() % 700) as usize];
+        let id = rng.below(40);
+        let value = vec![(i % 251) as u8; 50 + (rng.below(700)) as usize];
         b.put_object(id, "damage::Thing", &value);
         state.insert(id, value);
         if i % 7 == 0 {
-            let gone = rng.next() % 40;
+            let gone = rng.below(40);
             if gone != id {
                 b.remove_object(gone);
                 state.remove(&gone);
@@ -66,30 +60,13 @@ fn read(store: &Store) -> State {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 /// A fresh copy of the store in `pristine`, and one of its segment files picked at random.
 fn damaged_copy(pristine: &Path, files: &[PathBuf], rng: &mut Rng) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(pristine, dir.path());
-    let pick = &files[(rng.next() % files.len() as u64) as usize];
+    let pick = &files[(rng.below(files.len() as u64)) as usize];
     let victim = dir.path().join(pick.file_name().unwrap());
     (dir, victim)
-}
-
-fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
-        .collect();
-    v.sort();
-    v
 }
 
 /// The outcome of opening a damaged copy: a documented error, or an exact prefix.
@@ -130,9 +107,9 @@ fn check_outcome(dir: &Path, states: &[State], what: &str) -> Result<u64, String
 fn flipped_bytes_give_an_error_or_a_clean_prefix() {
     let pristine = tempfile::tempdir().unwrap();
     let states = build(pristine.path());
-    let files = segments(pristine.path());
+    let files = segment_files(pristine.path());
     assert!(files.len() >= 3, "several segments");
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let (mut errors, mut prefixes) = (0, 0);
     for trial in 0..150 {
         let (dir, victim) = damaged_copy(pristine.path(), &files, &mut rng);
@@ -143,8 +120,8 @@ fn flipped_bytes_give_an_error_or_a_clean_prefix() {
         } else {
             bytes.len() / 2
         };
-        let at = (rng.next() % span as u64) as usize;
-        bytes[at] ^= 1 << (rng.next() % 8);
+        let at = (rng.below(span as u64)) as usize;
+        bytes[at] ^= 1 << (rng.below(8));
         std::fs::write(&victim, &bytes).unwrap();
         match check_outcome(
             dir.path(),
@@ -163,12 +140,12 @@ fn flipped_bytes_give_an_error_or_a_clean_prefix() {
 fn truncated_files_give_an_error_or_a_clean_prefix() {
     let pristine = tempfile::tempdir().unwrap();
     let states = build(pristine.path());
-    let files = segments(pristine.path());
-    let mut rng = Rng(99);
+    let files = segment_files(pristine.path());
+    let mut rng = Rng::new(99);
     for _ in 0..40 {
         let (dir, victim) = damaged_copy(pristine.path(), &files, &mut rng);
         let len = std::fs::metadata(&victim).unwrap().len();
-        let cut = rng.next() % len;
+        let cut = rng.below(len);
         std::fs::OpenOptions::new()
             .write(true)
             .open(&victim)
@@ -221,7 +198,7 @@ fn a_frame_forged_inside_a_value_cannot_fake_durability() {
     store.wait_durable(seq).unwrap();
     store.close().unwrap();
     // Tear the header of that last frame, as a crash would.
-    let seg = segments(dir.path()).last().unwrap().clone();
+    let seg = segment_files(dir.path()).last().unwrap().clone();
     let mut bytes = std::fs::read(&seg).unwrap();
     let mut off = 64;
     let mut last = 64;
@@ -240,7 +217,7 @@ fn a_frame_forged_inside_a_value_cannot_fake_durability() {
 fn damage_before_later_synced_records_is_reported_with_file_and_offset() {
     let pristine = tempfile::tempdir().unwrap();
     let states = build(pristine.path());
-    let first = segments(pristine.path())[0].clone();
+    let first = segment_files(pristine.path())[0].clone();
     // The first frame starts right after the 64-byte segment header; its body starts 48
     // bytes later. Every later segment proves it was synced.
     let mut bytes = std::fs::read(&first).unwrap();
@@ -266,7 +243,7 @@ fn damage_before_later_synced_records_is_reported_with_file_and_offset() {
 fn a_torn_last_record_is_discarded() {
     let dir = tempfile::tempdir().unwrap();
     let states = build(dir.path());
-    let last = segments(dir.path()).last().unwrap().clone();
+    let last = segment_files(dir.path()).last().unwrap().clone();
     let stored_seq = {
         let s = Store::open(dir.path(), options()).unwrap();
         let seq = s.last_seq();

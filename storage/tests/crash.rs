@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use darkstar_storage::{Batch, CommitError, Options, Store};
 
+mod common;
+use common::rng::Rng;
+
 const ACCOUNTS: u64 = 1000;
 const START_BALANCE: u64 = 1_000;
 const THREADS: u64 = 2;
@@ -38,18 +41,6 @@ fn balance(store: &darkstar_storage::Snapshot, id: u64) -> (u64, u64) {
     )
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 #[test]
 #[ignore = "the writer child process of `kill_9_at_random_moments_loses_no_acknowledged_commit`"]
 fn crash_writer_child() {
@@ -74,18 +65,18 @@ fn crash_writer_child() {
         .map(|t| {
             let store = store.clone();
             std::thread::spawn(move || {
-                let mut rng = Rng(std::process::id() as u64 * 31 + t);
+                let mut rng = Rng::new(std::process::id() as u64 * 31 + t);
                 let mut b = Batch::new();
                 let mut n = balance(&store.snapshot(), progress_id(t)).0;
                 loop {
                     let snap = store.snapshot();
-                    let from = rng.next() % ACCOUNTS;
-                    let to = (from + 1 + rng.next() % (ACCOUNTS - 1)) % ACCOUNTS;
+                    let from = rng.below(ACCOUNTS);
+                    let to = (from + 1 + rng.below(ACCOUNTS - 1)) % ACCOUNTS;
                     let (fb, fv) = balance(&snap, from);
                     let (tb, tv) = balance(&snap, to);
                     let (pn, pv) = balance(&snap, progress_id(t));
                     assert_eq!(pn, n, "only this thread writes its progress");
-                    let amount = (rng.next() % 50).min(fb);
+                    let amount = (rng.below(50)).min(fb);
                     b.clear();
                     b.read_object(from, fv);
                     b.read_object(to, tv);
@@ -118,7 +109,7 @@ fn crash_writer_child() {
 fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let started = Instant::now();
     let mut kills = 0;
     let mut max_acked = [0u64; THREADS as usize];
@@ -156,7 +147,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
         ready_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the writer child started");
-        std::thread::sleep(Duration::from_millis(5 + rng.next() % 120));
+        std::thread::sleep(Duration::from_millis(5 + rng.below(120)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         kills += 1;

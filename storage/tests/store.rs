@@ -3,6 +3,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+mod common;
+use common::{copy_dir, segment_files};
+
 use darkstar_storage::{Batch, CommitError, ConflictKey, Durability, OpenError, Options, Store};
 
 fn small() -> Options {
@@ -244,16 +247,7 @@ fn updates_do_not_grow_the_files_forever() {
     let after = store.stats();
     assert!(after.segments < before.segments, "{before:?} -> {after:?}");
     assert!(after.reclaimed_bytes > 0);
-    let files = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "seg")
-        })
-        .count();
+    let files = segment_files(dir.path()).len();
     assert!(
         files <= after.segments + 1,
         "retired segment files are deleted"
@@ -573,24 +567,18 @@ fn spares_never_used_are_removed_on_open() {
         .collect();
     assert!(!leftover.is_empty());
     // The forgotten store still holds the lock; a copy of the directory stands in for the
-    // directory after the crash.
+    // directory after the crash. The new store prepares its own spare under the same name
+    // as the leftover, so a second leftover with an id it never uses shows the removal.
     let copy = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(dir.path()).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), copy.path().join(e.file_name())).unwrap();
-    }
-    for n in &leftover {
-        // Mark the leftover: a spare prepared after opening is whole again.
-        std::fs::write(copy.path().join(n), b"leftover").unwrap();
-    }
+    copy_dir(dir.path(), copy.path());
+    let unused = copy.path().join("00000000000000ff.seg.spare");
+    std::fs::copy(copy.path().join(&leftover[0]), &unused).unwrap();
     let store = Store::open(copy.path(), small()).unwrap();
-    for n in &leftover {
-        let p = copy.path().join(n);
-        assert!(
-            !p.exists() || std::fs::metadata(&p).unwrap().len() == u64::from(small().segment_size),
-            "{n} is removed on open"
-        );
-    }
+    assert!(
+        !unused.exists(),
+        "a spare never put to use is removed on open"
+    );
+    assert_eq!(store.stats().segments, 1, "and is not taken for a segment");
     assert!(!store.stats().discarded_torn_tail);
 }
 
@@ -609,12 +597,7 @@ fn a_segment_created_after_a_lost_roll_takes_the_id_the_seal_names() {
         store.close().unwrap();
     }
     let meta = Meta::decode(&std::fs::read(dir.path().join("STORE")).unwrap()).unwrap();
-    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
-        .collect();
-    segs.sort();
+    let segs = segment_files(dir.path());
     // Keep the first segment only, and make its seal name segment 9, as if the rolls
     // after it had been undone by a power loss.
     for later in &segs[1..] {

@@ -81,6 +81,22 @@ struct Shard {
 }
 
 impl Shard {
+    /// The version of `id` a snapshot at `seq` sees: the newest, or failing that the newest
+    /// old version at or below `seq`.
+    #[inline]
+    fn visible(&self, id: u64, seq: u64) -> Option<Slot> {
+        let newest = *self.newest.get(&id)?;
+        if newest.seq <= seq {
+            return Some(newest);
+        }
+        self.older
+            .get(&id)?
+            .iter()
+            .rev()
+            .find(|s| s.seq <= seq)
+            .copied()
+    }
+
     /// Drops old versions nobody can see, and the id itself if only a tombstone no snapshot
     /// predates is left. Returns whether the id is gone.
     fn prune(&mut self, id: u64, horizon: u64) -> bool {
@@ -124,18 +140,7 @@ impl IdSpace {
     /// The version of `id` a snapshot at `seq` sees (a tombstone if it was removed).
     #[inline]
     pub fn visible(&self, id: u64, seq: u64) -> Option<Version> {
-        let shard = self.shard(id).read();
-        let newest = *shard.newest.get(&id)?;
-        if newest.seq <= seq {
-            return Some(newest.unpack());
-        }
-        shard
-            .older
-            .get(&id)?
-            .iter()
-            .rev()
-            .find(|s| s.seq <= seq)
-            .map(|s| s.unpack())
+        self.shard(id).read().visible(id, seq).map(Slot::unpack)
     }
 
     /// The newest version of `id`, visible or not.
@@ -171,30 +176,17 @@ impl IdSpace {
 
     /// The ids a snapshot at `seq` sees as present, in order.
     pub fn present_at(&self, seq: u64) -> Vec<u64> {
-        let mut ids: Vec<u64> = self
-            .shards
-            .iter()
-            .flat_map(|shard| {
-                let shard = shard.read();
+        let mut ids = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.read();
+            ids.extend(
                 shard
                     .newest
                     .keys()
                     .copied()
-                    .filter(|id| {
-                        let s = *shard.newest.get(id).expect("key from this map");
-                        let seen = if s.seq <= seq {
-                            Some(s)
-                        } else {
-                            shard
-                                .older
-                                .get(id)
-                                .and_then(|o| o.iter().rev().find(|s| s.seq <= seq).copied())
-                        };
-                        seen.is_some_and(|s| !s.is_tombstone())
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+                    .filter(|&id| shard.visible(id, seq).is_some_and(|s| !s.is_tombstone())),
+            );
+        }
         ids.sort_unstable();
         ids
     }
