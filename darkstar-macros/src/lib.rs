@@ -1,5 +1,17 @@
-//! Procedural macros of Darkstar for Rust.
+//! Procedural macros of Darkstar for Rust: `#[managed]` and `#[task]`.
 //!
-//! This crate is where `#[managed]` and `#[task]` are implemented; game code reaches them
-//! through `darkstar-sdk`, which re-exports them. It exports no macros yet: the programming
-//! model they generate code for is not built yet, and this crate holds nothing until it is.
+//! Game code reaches them through `darkstar-sdk`, which re-exports them and documents them.
+
+use proc_macro::TokenStream;
+
+/// See `darkstar_sdk::managed`.
+#[proc_macro_attribute]
+pub fn managed(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    item
+}
+
+/// See `darkstar_sdk::task`.
+#[proc_macro_attribute]
+pub fn task(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    item
+}

@@ -1,5 +1,81 @@
-//! What a game programmer writes against in Darkstar for Rust: managed objects, typed
-//! references, the task context, sessions and channels.
+//! What a game programmer writes against in Darkstar for Rust.
 //!
-//! The programming model is not built yet; this crate holds nothing until it is. Today the
-//! project's working part is the embedded store, `darkstar-storage`.
+//! Game state lives in **managed objects**: structs marked [`#[managed]`](macro@managed),
+//! stored as rkyv archives and reached through typed references ([`Ref<T>`]) or name
+//! bindings. Game logic lives in **tasks**: functions marked [`#[task]`](macro@task), each run
+//! as one serializable transaction through a [`Context`]. An [`App`] ties the two together:
+//! it registers its types and sets up the world once per data store.
+//!
+//! ```
+//! use darkstar_sdk::prelude::*;
+//!
+//! #[managed]
+//! pub struct Counter {
+//!     pub hits: u64,
+//! }
+//!
+//! #[task]
+//! fn hit(ctx: &mut Context, counter: Ref<Counter>) -> TaskResult {
+//!     ctx.get_mut(counter)?.hits += 1;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The SDK never names the runtime: a server (`darkstar-runtime`) implements
+//! [`Transaction`] and runs the tasks.
+
+mod app;
+mod context;
+mod error;
+mod managed;
+mod persist;
+mod reference;
+mod task;
+mod transaction;
+mod view;
+
+pub use app::{App, ObjectType, TaskType, Types};
+pub use context::Context;
+pub use error::TaskError;
+pub use managed::Managed;
+pub use persist::{decode, encode, Persist};
+pub use reference::{ArchivedRef, Ref};
+pub use task::{IntoTaskResult, Task, TaskHandle, TaskResult};
+pub use transaction::{RawObject, Schedule, Transaction};
+pub use view::{Obj, ObjMut};
+
+/// Marks a struct as a managed object. See the book's "Managed objects" chapter.
+///
+/// `#[managed]` derives rkyv's `Archive`, `Serialize` and `Deserialize` and implements
+/// [`Managed`] with a stable type name: the module path and struct name, or the one given
+/// as `#[managed(name = "...")]`. The archived form (`ArchivedFoo` for `Foo`) gets one
+/// getter per field, so reading a field reads the stored bytes in place.
+pub use darkstar_macros::managed;
+
+/// Turns a function into a task type. See the book's "Tasks and transactions" chapter.
+///
+/// The function takes the context first (`ctx: &mut Context`), then its arguments, and
+/// returns [`TaskResult`] (or nothing). `#[task] fn transfer(..)` keeps the function and adds
+/// a struct `Transfer` holding the arguments, which implements [`Task`]. Arguments must be
+/// portable: owned values with an rkyv archive. `#[task(name = "...")]` sets the stored
+/// type name, `#[task(rename = Name)]` the struct's name.
+pub use darkstar_macros::task;
+
+/// The rkyv crate the generated code uses, so applications need not depend on it directly.
+pub use rkyv;
+
+/// Everything a game module usually imports.
+pub mod prelude {
+    pub use crate::{
+        managed, task, App, Context, Managed, Obj, ObjMut, Ref, Task, TaskError, TaskHandle,
+        TaskResult, Types,
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Items the macros' generated code names. Not part of the public API.
+    pub use crate::persist::assert_persist;
+    pub use core::option::Option;
+    pub use core::result::Result;
+}

@@ -1,0 +1,120 @@
+//! The application: its types and its one-time initialization.
+
+use crate::context::Context;
+use crate::error::TaskError;
+use crate::managed::Managed;
+use crate::persist::decode;
+use crate::task::{Task, TaskResult};
+
+/// A game application, in the spirit of Darkstar's `AppListener`.
+///
+/// The server calls [`register`](Self::register) at start-up, then runs
+/// [`initialize`](Self::initialize) inside a transaction the first time it opens a data
+/// store, and never again for that store: not on a restart, not on another machine.
+pub trait App: Send + Sync + 'static {
+    /// Registers every managed type and task type the application stores. A stored type
+    /// that is not registered is a start-up error.
+    fn register(&self, types: &mut Types);
+
+    /// Sets up the world once per data store: create the first objects, bind their names,
+    /// schedule the first tasks. It commits like any task; if it fails, the server does not
+    /// start.
+    fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
+        let _ = ctx;
+        Ok(())
+    }
+}
+
+/// A registered managed type.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectType {
+    /// Its stable type name.
+    pub name: &'static str,
+}
+
+/// A registered task type: its name and how to run it from its archived arguments.
+#[derive(Clone, Copy)]
+pub struct TaskType {
+    /// Its stable type name.
+    pub name: &'static str,
+    run: fn(&[u8], u64, &mut Context<'_>) -> TaskResult,
+    affinity: fn(&[u8], u64) -> Result<Option<u64>, TaskError>,
+    refs: fn(&[u8], u64, &mut dyn FnMut(u64)) -> Result<(), TaskError>,
+}
+
+impl std::fmt::Debug for TaskType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskType").field("name", &self.name).finish()
+    }
+}
+
+impl TaskType {
+    /// The entry for task type `T`.
+    pub fn of<T: Task>() -> TaskType {
+        TaskType {
+            name: T::TYPE_NAME,
+            run: |bytes, id, ctx| decode::<T>(bytes, id)?.run(ctx),
+            affinity: |bytes, id| Ok(decode::<T>(bytes, id)?.affinity()),
+            refs: |bytes, id, visit| {
+                decode::<T>(bytes, id)?.refs(visit);
+                Ok(())
+            },
+        }
+    }
+
+    /// Runs the task from its archived arguments (`id` names it in errors).
+    pub fn run(&self, args: &[u8], id: u64, ctx: &mut Context<'_>) -> TaskResult {
+        (self.run)(args, id, ctx)
+    }
+
+    /// The task's affinity key, from its archived arguments.
+    pub fn affinity(&self, args: &[u8], id: u64) -> Result<Option<u64>, TaskError> {
+        (self.affinity)(args, id)
+    }
+
+    /// Visits the task's reference arguments, from its archived arguments.
+    pub fn refs(&self, args: &[u8], id: u64, visit: &mut dyn FnMut(u64)) -> TaskResult {
+        (self.refs)(args, id, visit)
+    }
+}
+
+/// The types an application registers: every managed type it stores and every task type it
+/// schedules or submits.
+#[derive(Debug, Default)]
+pub struct Types {
+    objects: Vec<ObjectType>,
+    tasks: Vec<TaskType>,
+}
+
+impl Types {
+    /// An empty registry.
+    pub fn new() -> Types {
+        Types::default()
+    }
+
+    /// Registers managed type `T`. Registering a type twice is harmless.
+    pub fn object<T: Managed>(&mut self) -> &mut Types {
+        if !self.objects.iter().any(|o| o.name == T::TYPE_NAME) {
+            self.objects.push(ObjectType { name: T::TYPE_NAME });
+        }
+        self
+    }
+
+    /// Registers task type `T`. Registering a type twice is harmless.
+    pub fn task<T: Task>(&mut self) -> &mut Types {
+        if !self.tasks.iter().any(|t| t.name == T::TYPE_NAME) {
+            self.tasks.push(TaskType::of::<T>());
+        }
+        self
+    }
+
+    /// The registered managed types.
+    pub fn objects(&self) -> &[ObjectType] {
+        &self.objects
+    }
+
+    /// The registered task types.
+    pub fn tasks(&self) -> &[TaskType] {
+        &self.tasks
+    }
+}

@@ -1,0 +1,12 @@
+//! The `Managed` trait: what makes a struct persistent game state.
+
+use crate::persist::Persist;
+
+/// A managed object: persistent game state, stored as an rkyv archive under a stable type
+/// name. Implemented by [`#[managed]`](macro@crate::managed); there is no reason to implement
+/// it by hand.
+pub trait Managed: Persist + 'static {
+    /// The stable name stored with every object of this type. Renaming the Rust type keeps
+    /// the stored name if the attribute gives it explicitly (`#[managed(name = "...")]`).
+    const TYPE_NAME: &'static str;
+}
