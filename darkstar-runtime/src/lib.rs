@@ -1,5 +1,43 @@
-//! The Darkstar for Rust server: thread-per-core executors, transactions, the scheduler, the
-//! session and channel services, network listeners and meta-services.
+//! The Darkstar for Rust server: thread-per-core executors that run every task as a
+//! serializable, durable transaction over the embedded store.
 //!
-//! None of it is built yet; this crate holds nothing until it is. It will run every task as
-//! a transaction over the store in `darkstar-storage`.
+//! ```no_run
+//! use darkstar_runtime::Server;
+//! use darkstar_sdk::prelude::*;
+//!
+//! struct Game;
+//! impl App for Game {
+//!     fn register(&self, _types: &mut Types) {}
+//! }
+//!
+//! let server = Server::builder(Game).data_dir("game-data").start()?;
+//! server.run_until_signal()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! See `ARCHITECTURE.md` for how the parts fit together.
+
+mod attempt;
+mod changes;
+mod clock;
+mod config;
+mod core;
+mod error;
+mod job;
+mod logging;
+mod metrics;
+mod names;
+pub mod placement;
+mod record;
+mod registry;
+mod server;
+mod shared;
+mod timers;
+mod txn;
+
+pub use config::{Config, ConfigError, DurabilityMode, ServerArgs};
+pub use error::{ShutdownError, StartError};
+pub use logging::init_logging;
+pub use metrics::{serve_prometheus, MetricsError};
+pub use placement::Placement;
+pub use server::{Server, ServerBuilder, Submission};

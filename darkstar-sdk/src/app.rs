@@ -32,6 +32,9 @@ pub struct ObjectType {
     pub name: &'static str,
 }
 
+/// Visits the reference arguments of archived task arguments.
+type RefsFn = fn(&[u8], u64, &mut dyn FnMut(u64)) -> Result<(), TaskError>;
+
 /// A registered task type: its name and how to run it from its archived arguments.
 #[derive(Clone, Copy)]
 pub struct TaskType {
@@ -39,7 +42,7 @@ pub struct TaskType {
     pub name: &'static str,
     run: fn(&[u8], u64, &mut Context<'_>) -> TaskResult,
     affinity: fn(&[u8], u64) -> Result<Option<u64>, TaskError>,
-    refs: fn(&[u8], u64, &mut dyn FnMut(u64)) -> Result<(), TaskError>,
+    refs: RefsFn,
 }
 
 impl std::fmt::Debug for TaskType {

@@ -1,0 +1,159 @@
+//! What transactions changed and read, before it reaches the store.
+//!
+//! The same shape serves two levels: one task's changes while it runs, and a core's batch
+//! of finished tasks waiting to commit together (the overlay). A task reads its own changes
+//! first, then the batch's, then the store snapshot; only reads that reach the snapshot are
+//! validated at commit, since everything above it commits in the same atomic batch.
+
+use std::collections::BTreeMap;
+
+use darkstar_storage::Batch;
+use hashbrown::HashMap;
+use rkyv::util::AlignedVec;
+
+use crate::names;
+
+/// A pending write to an object.
+#[derive(Debug)]
+pub(crate) enum ObjectSlot {
+    Put {
+        type_name: &'static str,
+        bytes: AlignedVec,
+    },
+    Removed,
+}
+
+/// A pending write to a stored task.
+#[derive(Debug)]
+pub(crate) enum TaskSlot {
+    Put {
+        type_name: &'static str,
+        record: AlignedVec,
+    },
+    Removed,
+}
+
+/// A task stored by this change set, to hand to its core once committed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scheduled {
+    pub id: u64,
+    pub due_ms: u64,
+    pub affinity: Option<u64>,
+}
+
+/// Versions read from the snapshot, checked at commit.
+#[derive(Debug, Default)]
+pub(crate) struct Reads {
+    pub objects: HashMap<u64, u64>,
+    pub tasks: HashMap<u64, u64>,
+    pub names: HashMap<String, u64>,
+    /// `(after, observed)`: the name that followed `after` in the snapshot.
+    pub next_names: Vec<(Option<String>, Option<String>)>,
+}
+
+/// Writes and reads of one task or one batch.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub objects: HashMap<u64, ObjectSlot>,
+    /// Stored keys (already prefixed) to bound ids, `None` for an unbinding.
+    pub names: BTreeMap<String, Option<u64>>,
+    pub tasks: HashMap<u64, TaskSlot>,
+    pub reads: Reads,
+    pub scheduled: Vec<Scheduled>,
+    /// Managed types written here that the store's type catalog may not list yet.
+    pub new_types: Vec<&'static str>,
+}
+
+impl Changes {
+    /// Whether nothing was written or read.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+            && self.names.is_empty()
+            && self.tasks.is_empty()
+            && self.reads.objects.is_empty()
+            && self.reads.tasks.is_empty()
+            && self.reads.names.is_empty()
+            && self.reads.next_names.is_empty()
+    }
+
+    /// Forgets everything, keeping allocations.
+    pub fn clear(&mut self) {
+        self.objects.clear();
+        self.names.clear();
+        self.tasks.clear();
+        self.reads.objects.clear();
+        self.reads.tasks.clear();
+        self.reads.names.clear();
+        self.reads.next_names.clear();
+        self.scheduled.clear();
+        self.new_types.clear();
+    }
+
+    /// Moves `later` (a task that ran after everything here) on top of these changes.
+    ///
+    /// Its writes replace ours; its snapshot reads are added unless we already read the
+    /// same key (from the same snapshot, so at the same version).
+    pub fn absorb(&mut self, later: &mut Changes) {
+        for (id, slot) in later.objects.drain() {
+            self.objects.insert(id, slot);
+        }
+        self.names.append(&mut later.names);
+        for (id, slot) in later.tasks.drain() {
+            self.tasks.insert(id, slot);
+        }
+        for (id, v) in later.reads.objects.drain() {
+            self.reads.objects.entry(id).or_insert(v);
+        }
+        for (id, v) in later.reads.tasks.drain() {
+            self.reads.tasks.entry(id).or_insert(v);
+        }
+        for (name, v) in later.reads.names.drain() {
+            self.reads.names.entry(name).or_insert(v);
+        }
+        self.reads.next_names.append(&mut later.reads.next_names);
+        self.scheduled.append(&mut later.scheduled);
+        for t in later.new_types.drain(..) {
+            if !self.new_types.contains(&t) {
+                self.new_types.push(t);
+            }
+        }
+    }
+
+    /// Fills `batch` with these changes, ready for the store.
+    pub fn fill(&self, batch: &mut Batch) {
+        batch.clear();
+        for (&id, slot) in &self.objects {
+            match slot {
+                ObjectSlot::Put { type_name, bytes } => batch.put_object(id, type_name, bytes),
+                ObjectSlot::Removed => batch.remove_object(id),
+            }
+        }
+        for (key, target) in &self.names {
+            match target {
+                Some(id) => batch.bind(key, *id),
+                None => batch.unbind(key),
+            }
+        }
+        for (&id, slot) in &self.tasks {
+            match slot {
+                TaskSlot::Put { type_name, record } => batch.put_task(id, type_name, record),
+                TaskSlot::Removed => batch.remove_task(id),
+            }
+        }
+        for t in &self.new_types {
+            batch.bind(&names::type_key(t), 0);
+        }
+        for (&id, &v) in &self.reads.objects {
+            batch.read_object(id, v);
+        }
+        for (&id, &v) in &self.reads.tasks {
+            batch.read_task(id, v);
+        }
+        for (name, &v) in &self.reads.names {
+            batch.read_name(name, v);
+        }
+        for (after, observed) in &self.reads.next_names {
+            batch.read_next_name(after.as_deref(), observed.as_deref());
+        }
+    }
+}

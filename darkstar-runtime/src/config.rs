@@ -1,0 +1,287 @@
+//! Server configuration: defaults, then a TOML file, then the environment, then flags.
+//!
+//! ```toml
+//! data_dir = "data"
+//! cores = 2                  # 0: one per available CPU
+//! task_time_limit_ms = 100
+//! max_attempts = 10
+//! reschedule_after_ms = 1000
+//! max_batch = 64
+//! durability = "full"        # or "relaxed"
+//! relaxed_sync_ms = 10
+//! segment_size_mib = 64
+//! metrics_addr = "127.0.0.1:9100"
+//! log = "info"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How commits reach the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityMode {
+    /// A commit is acknowledged once it is synced to disk (the default).
+    #[default]
+    Full,
+    /// Commits are synced every `relaxed_sync_ms`; a crash may lose the last interval.
+    Relaxed,
+}
+
+/// Everything a server is configured with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory of the data store; created if missing.
+    pub data_dir: PathBuf,
+    /// Executor threads, one per core; 0 means one per available CPU.
+    pub cores: usize,
+    /// A task run is aborted (and retried) after this many milliseconds.
+    pub task_time_limit_ms: u64,
+    /// Retryable failures in a row before a task is rescheduled for later (and reported).
+    pub max_attempts: u32,
+    /// How much later, in milliseconds.
+    pub reschedule_after_ms: u64,
+    /// Most tasks a core commits together in one batch.
+    pub max_batch: usize,
+    /// How commits reach the disk.
+    pub durability: DurabilityMode,
+    /// Sync interval under relaxed durability, in milliseconds.
+    pub relaxed_sync_ms: u64,
+    /// Size of the store's segment files, in MiB.
+    pub segment_size_mib: u32,
+    /// Where to serve Prometheus metrics (`/metrics`); none by default.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log filter in `tracing` syntax (`info`, `darkstar_runtime=debug`); `RUST_LOG` wins.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            data_dir: PathBuf::from("data"),
+            cores: 0,
+            task_time_limit_ms: 100,
+            max_attempts: 10,
+            reschedule_after_ms: 1000,
+            max_batch: 64,
+            durability: DurabilityMode::Full,
+            relaxed_sync_ms: 10,
+            segment_size_mib: 64,
+            metrics_addr: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// Why a configuration was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where (line and column).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("configuration value `{field}` {reason}")]
+    Invalid {
+        /// The key.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Checks every value is in range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field, reason: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.cores > 256 {
+            return bad("cores", "must be at most 256");
+        }
+        if self.task_time_limit_ms == 0 {
+            return bad("task_time_limit_ms", "must be above 0");
+        }
+        if self.max_attempts == 0 {
+            return bad("max_attempts", "must be at least 1");
+        }
+        if !(1..=4096).contains(&self.max_batch) {
+            return bad("max_batch", "must be between 1 and 4096");
+        }
+        if self.relaxed_sync_ms == 0 {
+            return bad("relaxed_sync_ms", "must be above 0");
+        }
+        if !(1..=1024).contains(&self.segment_size_mib) {
+            return bad("segment_size_mib", "must be between 1 and 1024");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir", "must not be empty");
+        }
+        Ok(())
+    }
+
+    /// The number of executor threads to start.
+    pub fn effective_cores(&self) -> usize {
+        if self.cores > 0 {
+            self.cores
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+
+    /// The task time limit.
+    pub fn task_time_limit(&self) -> Duration {
+        Duration::from_millis(self.task_time_limit_ms)
+    }
+}
+
+/// The server's command-line flags, each also read from a `DARKSTAR_*` environment
+/// variable. Flatten it into a game's own `clap` parser with `#[command(flatten)]`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ServerArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long = "config", env = "DARKSTAR_CONFIG", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Directory of the data store.
+    #[arg(long, env = "DARKSTAR_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Executor threads (0: one per CPU).
+    #[arg(long, env = "DARKSTAR_CORES")]
+    pub cores: Option<usize>,
+    /// Task time limit in milliseconds.
+    #[arg(long, env = "DARKSTAR_TASK_TIME_LIMIT_MS", value_name = "MS")]
+    pub task_time_limit_ms: Option<u64>,
+    /// Retryable failures before a task is rescheduled.
+    #[arg(long, env = "DARKSTAR_MAX_ATTEMPTS")]
+    pub max_attempts: Option<u32>,
+    /// Most tasks per committed batch.
+    #[arg(long, env = "DARKSTAR_MAX_BATCH")]
+    pub max_batch: Option<usize>,
+    /// Durability mode.
+    #[arg(long, env = "DARKSTAR_DURABILITY", value_enum)]
+    pub durability: Option<DurabilityMode>,
+    /// Address to serve Prometheus metrics on.
+    #[arg(long, env = "DARKSTAR_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log filter.
+    #[arg(long, env = "DARKSTAR_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl ServerArgs {
+    /// The configuration: the file if one was given (else the defaults), with every flag or
+    /// environment variable that is set on top.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut c = match &self.config_file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(v) = &self.data_dir {
+            c.data_dir = v.clone();
+        }
+        if let Some(v) = self.cores {
+            c.cores = v;
+        }
+        if let Some(v) = self.task_time_limit_ms {
+            c.task_time_limit_ms = v;
+        }
+        if let Some(v) = self.max_attempts {
+            c.max_attempts = v;
+        }
+        if let Some(v) = self.max_batch {
+            c.max_batch = v;
+        }
+        if let Some(v) = self.durability {
+            c.durability = v;
+        }
+        if let Some(v) = self.metrics_addr {
+            c.metrics_addr = Some(v);
+        }
+        if let Some(v) = &self.log {
+            c.log = v.clone();
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn file_values_and_flags_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, "cores = 3\nmax_batch = 8\ndurability = \"relaxed\"\n").unwrap();
+        let cli = Cli::parse_from([
+            "game",
+            "--config",
+            path.to_str().unwrap(),
+            "--max-batch",
+            "16",
+        ]);
+        let c = cli.server.load().unwrap();
+        assert_eq!(c.cores, 3, "from the file");
+        assert_eq!(c.max_batch, 16, "the flag wins over the file");
+        assert_eq!(c.durability, DurabilityMode::Relaxed);
+        assert_eq!(c.task_time_limit_ms, 100, "default");
+    }
+
+    #[test]
+    fn bad_files_say_what_and_where() {
+        let p = Path::new("server.toml");
+        let e = Config::from_toml("cores = 2\ncorez = 3\n", p).unwrap_err().to_string();
+        assert!(e.contains("server.toml") && e.contains("corez") && e.contains("line 2"), "{e}");
+        let e = Config::from_toml("cores = \"two\"\n", p).unwrap_err().to_string();
+        assert!(e.contains("cores") && e.contains("line 1"), "{e}");
+        let e = Config::from_toml("max_batch = 0\n", p).unwrap_err().to_string();
+        assert!(e.contains("max_batch"), "{e}");
+    }
+}

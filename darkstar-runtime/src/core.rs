@@ -1,0 +1,535 @@
+//! One core: an executor thread that runs tasks in batches and commits each batch at once.
+//!
+//! A core takes the jobs that are ready (submitted tasks, due timers), runs them one after
+//! another against one store snapshot, each seeing the changes of those before it, and
+//! commits all of their changes in one atomic store batch. The store validates every
+//! snapshot read under its writer lock: if another core changed something the batch read,
+//! nothing is applied and the batch runs again (the conflicting object counts towards
+//! making it hot, see [`placement`](crate::placement)). Replies wait until the commit is
+//! durable; the core meanwhile runs the next batch, so one sync covers many batches.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use darkstar_storage::{Batch, CommitError, ConflictKey, Snapshot};
+use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use metrics::Histogram;
+use tracing::{error, warn};
+
+use crate::attempt::{attempt, Failure};
+use crate::changes::{Changes, TaskSlot};
+use crate::clock::now_ms;
+use crate::job::{Job, Refs, Reply};
+use crate::metrics::CoreMetrics;
+use crate::record::TaskHeader;
+use crate::shared::Shared;
+use crate::timers::Timers;
+
+/// A job that ran successfully in the current batch.
+struct Ran {
+    job: Job,
+    /// Its type's index in the registry.
+    ty: usize,
+}
+
+/// A committed batch waiting for durability.
+struct Done {
+    seq: u64,
+    started: Instant,
+    replies: Vec<Reply>,
+}
+
+/// What a core starts with.
+pub(crate) struct CoreSetup {
+    pub index: usize,
+    pub shared: Arc<Shared>,
+    pub inbox: flume::Receiver<Job>,
+    /// Stored tasks this core owns: `(due_ms, id)`.
+    pub timers: Vec<(u64, u64)>,
+}
+
+/// Runs a core until shutdown.
+pub(crate) async fn run(setup: CoreSetup) {
+    let (done_tx, done_rx) = local_channel::new_unbounded();
+    let metrics = CoreMetrics::new(setup.index, &setup.shared.registry);
+    let completer = glommio::spawn_local(complete(
+        setup.shared.clone(),
+        done_rx,
+        metrics.commit_seconds.clone(),
+    ));
+    let mut core = Core {
+        index: setup.index,
+        shared: setup.shared,
+        inbox: setup.inbox,
+        queue: VecDeque::new(),
+        timers: Timers::with_stored(setup.timers),
+        metrics,
+        batch: Batch::new(),
+        overlay: Changes::default(),
+        own: Changes::default(),
+        ran: Vec::new(),
+        done: done_tx,
+    };
+    core.main_loop().await;
+    core.abort_pending();
+    drop(core);
+    completer.await;
+}
+
+/// Sends replies once their batch is durable, in commit order.
+async fn complete(shared: Arc<Shared>, done: LocalReceiver<Done>, commit_seconds: Histogram) {
+    while let Some(d) = done.recv().await {
+        let durable = shared.store.durable(d.seq).await;
+        commit_seconds.record(d.started.elapsed().as_secs_f64());
+        let result = durable.map_err(|e| darkstar_sdk::TaskError::Unavailable {
+            reason: e.to_string(),
+        });
+        if let Err(e) = &result {
+            error!(error = %e, "the store failed while syncing; stopping");
+            shared.stop();
+        }
+        for reply in d.replies {
+            reply(result.clone());
+        }
+    }
+}
+
+struct Core {
+    index: usize,
+    shared: Arc<Shared>,
+    inbox: flume::Receiver<Job>,
+    queue: VecDeque<Job>,
+    timers: Timers,
+    metrics: CoreMetrics,
+    /// Reused store batch.
+    batch: Batch,
+    /// Changes of the tasks run so far in the current batch.
+    overlay: Changes,
+    /// Reused change set for one task.
+    own: Changes,
+    ran: Vec<Ran>,
+    done: LocalSender<Done>,
+}
+
+impl Core {
+    async fn main_loop(&mut self) {
+        loop {
+            if self.shared.stopping() {
+                return;
+            }
+            self.gather();
+            if self.queue.is_empty() {
+                self.idle().await;
+                continue;
+            }
+            let started = Instant::now();
+            self.run_batch(started);
+            self.metrics
+                .busy_us
+                .increment(started.elapsed().as_micros() as u64);
+            glommio::yield_if_needed().await;
+        }
+    }
+
+    /// Moves due timers and waiting submissions into the run queue.
+    fn gather(&mut self) {
+        let max = self.shared.limits.max_batch;
+        let now = now_ms();
+        while self.queue.len() < max {
+            match self.timers.pop_due(now) {
+                Some(job) => self.queue.push_back(job),
+                None => break,
+            }
+        }
+        while self.queue.len() < max {
+            match self.inbox.try_recv() {
+                Ok(job) => self.accept(job, now),
+                Err(_) => break,
+            }
+        }
+        self.metrics.timers.set(self.timers.len() as f64);
+    }
+
+    fn accept(&mut self, job: Job, now: u64) {
+        match job {
+            Job::Wake => {}
+            Job::Stored { id, due_ms, .. } if due_ms > now => self.timers.add_stored(due_ms, id),
+            job => self.queue.push_back(job),
+        }
+    }
+
+    /// Waits for a submission, the next timer, or shutdown.
+    async fn idle(&mut self) {
+        let next = self.timers.next_due();
+        let recv = async { self.inbox.recv_async().await.ok() };
+        let job = match next {
+            Some(due) => {
+                let wait = Duration::from_millis(due.saturating_sub(now_ms()));
+                futures_lite::future::or(recv, async {
+                    glommio::timer::sleep(wait).await;
+                    None
+                })
+                .await
+            }
+            None => recv.await,
+        };
+        if let Some(job) = job {
+            self.accept(job, now_ms());
+        }
+    }
+
+    fn run_batch(&mut self, started: Instant) {
+        // Taken after gathering: a stored task handed over by another core was committed
+        // before it was sent, so this snapshot sees it.
+        let snap = self.shared.store.snapshot();
+        let mut overlay = std::mem::take(&mut self.overlay);
+        debug_assert!(overlay.is_empty() && self.ran.is_empty());
+        let n = self.queue.len().min(self.shared.limits.max_batch);
+        for _ in 0..n {
+            let job = self.queue.pop_front().expect("n <= queue length");
+            self.run_job(job, &snap, &mut overlay);
+        }
+        let writes = !(overlay.objects.is_empty()
+            && overlay.names.is_empty()
+            && overlay.tasks.is_empty()
+            && overlay.new_types.is_empty());
+        if !writes {
+            // Read-only (or nothing ran): serializable at the snapshot. Replies still wait
+            // until what they read is durable.
+            self.committed(snap.seq(), &overlay, started);
+        } else {
+            overlay.fill(&mut self.batch);
+            match self.shared.store.commit(&self.batch) {
+                Ok(seq) => self.committed(seq, &overlay, started),
+                Err(CommitError::Conflict(key)) => self.conflicted(key),
+                Err(e) => self.failed(e),
+            }
+        }
+        overlay.clear();
+        self.overlay = overlay;
+    }
+
+    fn run_job(&mut self, job: Job, snap: &Snapshot, overlay: &mut Changes) {
+        match job {
+            Job::Wake => {}
+            Job::Submitted(s) => {
+                let ty = *self.shared.registry.task_at(s.ty);
+                let own = std::mem::take(&mut self.own);
+                let (outcome, mut own) =
+                    attempt(&self.shared, snap, overlay, None, own, |ctx| {
+                        ty.run(&s.args, 0, ctx)
+                    });
+                let index = s.ty;
+                match outcome {
+                    Ok(()) => {
+                        overlay.absorb(&mut own);
+                        self.ran.push(Ran {
+                            job: Job::Submitted(s),
+                            ty: index,
+                        });
+                    }
+                    Err(f) if f.is_retryable() => self.retry(Job::Submitted(s), index, &f),
+                    Err(f) => {
+                        self.give_up(index, &f);
+                        if let Some(reply) = s.reply {
+                            reply(Err(f.into_error()));
+                        }
+                    }
+                }
+                own.clear();
+                self.own = own;
+            }
+            Job::Stored {
+                id,
+                due_ms,
+                attempts,
+            } => self.run_stored(id, due_ms, attempts, snap, overlay),
+        }
+    }
+
+    fn run_stored(
+        &mut self,
+        id: u64,
+        due_ms: u64,
+        attempts: u32,
+        snap: &Snapshot,
+        overlay: &mut Changes,
+    ) {
+        // The record as this batch sees it: rewritten earlier in the batch, or stored.
+        let (type_name, record, version): (&str, &[u8], Option<u64>) = match overlay.tasks.get(&id)
+        {
+            Some(TaskSlot::Put { type_name, record }) => (type_name, record.as_slice(), None),
+            Some(TaskSlot::Removed) => return,
+            None => match snap.task(id) {
+                Some(rec) => (rec.type_name, rec.value, Some(rec.version)),
+                // Cancelled, or already run by an earlier timer entry.
+                None => return,
+            },
+        };
+        let Ok((header, args)) = TaskHeader::decode(record) else {
+            error!(task = type_name, id, "stored task record is damaged; removing it");
+            overlay.tasks.insert(id, TaskSlot::Removed);
+            return;
+        };
+        let now = now_ms();
+        if header.due_ms > now {
+            // Rescheduled since this timer was set; a later timer entry covers it.
+            return;
+        }
+        let Some((index, ty)) = self.shared.registry.task(type_name) else {
+            error!(task = type_name, id, "stored task of an unregistered type; leaving it stored");
+            return;
+        };
+        let ty = *ty;
+        let args = args.to_vec();
+        let own = std::mem::take(&mut self.own);
+        let (outcome, mut own) =
+            attempt(&self.shared, snap, overlay, Some(id), own, |ctx| {
+                ty.run(&args, id, ctx)
+            });
+        let job = Job::Stored {
+            id,
+            due_ms,
+            attempts,
+        };
+        match outcome {
+            Err(f) if f.is_retryable() => {
+                own.clear();
+                self.own = own;
+                self.retry(job, index, &f);
+                return;
+            }
+            Err(f) => {
+                // Dropped like any failed task, but its record still moves on: a one-shot
+                // task is removed, a periodic one keeps its next run.
+                self.give_up(index, &f);
+                own.clear();
+            }
+            Ok(()) => {}
+        }
+        if let Some(v) = version {
+            own.reads.tasks.entry(id).or_insert(v);
+        }
+        if !matches!(own.tasks.get(&id), Some(TaskSlot::Removed)) {
+            if header.period_ms > 0 {
+                let next = TaskHeader {
+                    due_ms: (header.due_ms + header.period_ms).max(now),
+                    ..header
+                };
+                own.tasks.insert(
+                    id,
+                    TaskSlot::Put {
+                        type_name: ty.name,
+                        record: next.encode(&args),
+                    },
+                );
+                own.scheduled.push(crate::changes::Scheduled {
+                    id,
+                    due_ms: next.due_ms,
+                    affinity: next.affinity,
+                });
+            } else {
+                own.tasks.insert(id, TaskSlot::Removed);
+            }
+        }
+        overlay.absorb(&mut own);
+        own.clear();
+        self.own = own;
+        self.ran.push(Ran { job, ty: index });
+    }
+
+    /// A retryable failure: try again soon.
+    fn retry(&mut self, job: Job, ty: usize, failure: &Failure) {
+        if let Some(job) = self.backoff(job, ty, failure) {
+            self.queue.push_back(job);
+        }
+    }
+
+    /// Counts a retryable failure. Returns the job if it should run again at once;
+    /// otherwise it waits out a growing backoff, or, after too many tries in a row, is
+    /// rescheduled for later and reported by name.
+    fn backoff(&mut self, mut job: Job, ty: usize, failure: &Failure) -> Option<Job> {
+        let m = &self.metrics.tasks[ty];
+        match failure {
+            Failure::Error(darkstar_sdk::TaskError::TimeLimit { .. }) => m.time_limits.increment(1),
+            _ => m.conflicts.increment(1),
+        }
+        m.retries.increment(1);
+        let limits = self.shared.limits;
+        let attempts = job.attempts_mut()?;
+        *attempts += 1;
+        let now = now_ms();
+        if *attempts >= limits.max_attempts {
+            let name = self.shared.registry.task_at(ty).name;
+            warn!(
+                task = name,
+                attempts = *attempts,
+                error = ?failure,
+                "task keeps failing; rescheduled in {:?}",
+                limits.reschedule_after
+            );
+            m.rescheduled.increment(1);
+            *attempts = 0;
+            self.timers
+                .delay(now + limits.reschedule_after.as_millis() as u64, job);
+            None
+        } else if *attempts <= 2 {
+            Some(job)
+        } else {
+            let backoff_ms = 1u64 << (*attempts - 3).min(7);
+            self.timers.delay(now + backoff_ms, job);
+            None
+        }
+    }
+
+    /// A failure that retrying cannot fix: log it with the task's name and count it.
+    fn give_up(&self, ty: usize, failure: &Failure) {
+        let name = self.shared.registry.task_at(ty).name;
+        let m = &self.metrics.tasks[ty];
+        match failure {
+            Failure::Panic(message) => {
+                m.panics.increment(1);
+                error!(task = name, panic = %message, "task panicked; its transaction was rolled back");
+            }
+            Failure::Error(e) => {
+                m.errors.increment(1);
+                warn!(task = name, error = %e, "task failed; its transaction was rolled back");
+            }
+        }
+    }
+
+    fn committed(&mut self, seq: u64, overlay: &Changes, started: Instant) {
+        for t in &overlay.new_types {
+            self.shared.registry.mark_cataloged(t);
+        }
+        let now = now_ms();
+        for s in &overlay.scheduled {
+            let core = self.shared.placement.route(s.affinity, &[]);
+            let job = Job::Stored {
+                id: s.id,
+                due_ms: s.due_ms,
+                attempts: 0,
+            };
+            if core == self.index {
+                self.accept(job, now);
+            } else if self.shared.send(core, job).is_err() {
+                // That core has stopped; the task stays stored and runs after a restart.
+            }
+        }
+        let mut replies = Vec::new();
+        self.metrics.batch_tasks.record(self.ran.len() as f64);
+        for ran in self.ran.drain(..) {
+            self.metrics.tasks[ran.ty].commits.increment(1);
+            if let Job::Submitted(s) = ran.job {
+                if let Some(reply) = s.reply {
+                    replies.push(reply);
+                }
+            }
+        }
+        let _ = self.done.try_send(Done {
+            seq,
+            started,
+            replies,
+        });
+    }
+
+    fn conflicted(&mut self, key: ConflictKey) {
+        let object = match key {
+            ConflictKey::Object(id) => Some(id),
+            _ => None,
+        };
+        let ran = std::mem::take(&mut self.ran);
+        let refs_of = |job: &Job| -> Refs {
+            match job {
+                Job::Submitted(s) => s.refs.clone(),
+                _ => Refs::new(),
+            }
+        };
+        // Count the conflict once, with the references of a task that read the object.
+        let owner = object.and_then(|x| {
+            let refs = ran
+                .iter()
+                .map(|r| refs_of(&r.job))
+                .find(|refs| refs.contains(&x))
+                .unwrap_or_default();
+            self.shared.placement.conflict(x, &refs)
+        });
+        let failure = Failure::Error(darkstar_sdk::TaskError::Conflict {
+            on: key_text(object),
+        });
+        let mut again = Vec::with_capacity(ran.len());
+        for r in ran {
+            let refs = refs_of(&r.job);
+            let blamed = object.is_none_or(|x| refs.contains(&x) || refs.is_empty());
+            if !blamed {
+                again.push(r.job);
+                continue;
+            }
+            let affinity = match &r.job {
+                Job::Submitted(s) => s.affinity,
+                _ => None,
+            };
+            let target = match owner {
+                Some(_) => self.shared.placement.route(affinity, &refs),
+                None => self.index,
+            };
+            if target != self.index {
+                let m = &self.metrics.tasks[r.ty];
+                m.conflicts.increment(1);
+                m.retries.increment(1);
+                let mut job = r.job;
+                if let Some(a) = job.attempts_mut() {
+                    *a += 1;
+                }
+                if let Err(job) = self.shared.send(target, job) {
+                    again.push(job);
+                }
+            } else if let Some(job) = self.backoff(r.job, r.ty, &failure) {
+                again.push(job);
+            }
+        }
+        for job in again.into_iter().rev() {
+            self.queue.push_front(job);
+        }
+    }
+
+    fn failed(&mut self, e: CommitError) {
+        error!(error = %e, "commit failed; stopping");
+        let reason = e.to_string();
+        for r in self.ran.drain(..) {
+            if let Job::Submitted(s) = r.job {
+                if let Some(reply) = s.reply {
+                    reply(Err(darkstar_sdk::TaskError::Unavailable {
+                        reason: reason.clone(),
+                    }));
+                }
+            }
+        }
+        self.shared.stop();
+    }
+
+    /// On shutdown: every submission not yet run is told the server is stopping. Stored
+    /// tasks stay stored and run after a restart.
+    fn abort_pending(&mut self) {
+        let mut pending: Vec<Job> = self.queue.drain(..).collect();
+        pending.extend(self.timers.drain_delayed());
+        pending.extend(self.inbox.try_iter());
+        for job in pending {
+            if let Job::Submitted(s) = job {
+                if let Some(reply) = s.reply {
+                    reply(Err(darkstar_sdk::TaskError::Unavailable {
+                        reason: "the server is shutting down".to_owned(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+fn key_text(object: Option<u64>) -> String {
+    match object {
+        Some(id) => format!("object {id}"),
+        None => "a name or task".to_owned(),
+    }
+}

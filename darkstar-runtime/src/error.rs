@@ -1,0 +1,67 @@
+//! Why a server could not start or stop cleanly.
+
+use darkstar_sdk::TaskError;
+use darkstar_storage::{CommitError, DurabilityError, OpenError};
+
+use crate::config::ConfigError;
+use crate::metrics::MetricsError;
+
+/// Why a server did not start. Nothing stored is changed by a failed start, except that
+/// `initialize` may have committed if the failure came after it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data store could not be opened.
+    #[error("cannot open the data store: {0}")]
+    Store(#[from] OpenError),
+    /// The store holds a type this binary does not register.
+    #[error(
+        "the data store holds {what} of type `{type_name}`, which this server does not register; \
+         register it in App::register (or give the renamed type its old name with `name = \"{type_name}\"`)"
+    )]
+    UnknownStoredType {
+        /// "objects" or "scheduled tasks".
+        what: &'static str,
+        /// The stored type name.
+        type_name: String,
+    },
+    /// A stored task record is damaged.
+    #[error("stored task {id} is damaged: {reason}")]
+    CorruptTask {
+        /// The task id.
+        id: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The application's `initialize` failed; it will run again on the next start.
+    #[error("App::initialize failed: {0}")]
+    Initialize(TaskError),
+    /// Committing `initialize` failed.
+    #[error("cannot commit App::initialize: {0}")]
+    Commit(#[from] CommitError),
+    /// The commit of `initialize` could not be made durable.
+    #[error("cannot make App::initialize durable: {0}")]
+    Durability(#[from] DurabilityError),
+    /// The metrics endpoint could not start.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// The executor threads could not start.
+    #[error("cannot start the executors: {0}")]
+    Executors(String),
+}
+
+/// Why a shutdown was not clean.
+#[derive(Debug, thiserror::Error)]
+pub enum ShutdownError {
+    /// An executor thread panicked outside game code.
+    #[error("executor thread failed: {0}")]
+    Executor(String),
+    /// The final sync failed; the last commits may not be durable.
+    #[error("final sync failed: {0}")]
+    Durability(#[from] DurabilityError),
+    /// Waiting for shutdown signals failed.
+    #[error("cannot wait for signals: {0}")]
+    Signals(#[from] std::io::Error),
+}

@@ -1,0 +1,43 @@
+//! Work for a core: a task submitted from outside, or a stored task that is due.
+
+use darkstar_sdk::TaskError;
+use rkyv::util::AlignedVec;
+use smallvec::SmallVec;
+
+/// Called once with a submitted task's outcome, after its commit is durable (or when it
+/// fails for good).
+pub type Reply = Box<dyn FnOnce(Result<(), TaskError>) + Send>;
+
+/// Object ids a task refers to through its arguments.
+pub(crate) type Refs = SmallVec<[u64; 4]>;
+
+/// A task submitted from outside a transaction (a client request).
+pub(crate) struct Submitted {
+    /// Index of its type in the registry.
+    pub ty: usize,
+    pub args: AlignedVec,
+    pub refs: Refs,
+    pub affinity: Option<u64>,
+    pub reply: Option<Reply>,
+    pub attempts: u32,
+}
+
+/// One unit of work for a core.
+pub(crate) enum Job {
+    Submitted(Submitted),
+    /// Stored task `id`, due at `due_ms`.
+    Stored { id: u64, due_ms: u64, attempts: u32 },
+    /// Nothing: wakes an idle core (to notice shutdown).
+    Wake,
+}
+
+impl Job {
+    /// How many times it has been tried and failed with a retryable error.
+    pub fn attempts_mut(&mut self) -> Option<&mut u32> {
+        match self {
+            Job::Submitted(s) => Some(&mut s.attempts),
+            Job::Stored { attempts, .. } => Some(attempts),
+            Job::Wake => None,
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The server's metrics, and their Prometheus exporter.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `darkstar_task_commits_total` | counter | `task` |
+//! | `darkstar_task_aborts_total` | counter | `task`, `reason` = `conflict`, `time_limit`, `error`, `panic` |
+//! | `darkstar_task_retries_total` | counter | `task` |
+//! | `darkstar_task_rescheduled_total` | counter | `task` |
+//! | `darkstar_commit_seconds` | histogram | (batch start to durable) |
+//! | `darkstar_batch_tasks` | histogram | (tasks committed per batch) |
+//! | `darkstar_core_busy_microseconds_total` | counter | `core` (time spent running batches) |
+//! | `darkstar_timers` | gauge | `core` |
+//!
+//! Handles are created once per core and task type, so recording costs an atomic add.
+
+use std::net::SocketAddr;
+
+use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
+use metrics_exporter_prometheus::PrometheusBuilder;
+
+use crate::registry::Registry;
+
+/// Why the exporter could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serve metrics on {addr}: {reason}")]
+pub struct MetricsError {
+    addr: SocketAddr,
+    reason: String,
+}
+
+/// Serves every metric for Prometheus at `http://addr/metrics`.
+pub fn serve_prometheus(addr: SocketAddr) -> Result<(), MetricsError> {
+    let buckets = [
+        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+        1.0,
+    ];
+    let tasks = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full("darkstar_commit_seconds".into()),
+            &buckets,
+        )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full("darkstar_batch_tasks".into()),
+                &tasks,
+            )
+        })
+        .and_then(|b| b.install())
+        .map_err(|e| MetricsError {
+            addr,
+            reason: e.to_string(),
+        })
+}
+
+/// Counters of one task type.
+pub(crate) struct TaskMetrics {
+    pub commits: Counter,
+    pub conflicts: Counter,
+    pub time_limits: Counter,
+    pub errors: Counter,
+    pub panics: Counter,
+    pub retries: Counter,
+    pub rescheduled: Counter,
+}
+
+impl TaskMetrics {
+    fn new(task: &'static str) -> TaskMetrics {
+        let abort = |reason: &'static str| {
+            counter!("darkstar_task_aborts_total", "task" => task, "reason" => reason)
+        };
+        TaskMetrics {
+            commits: counter!("darkstar_task_commits_total", "task" => task),
+            conflicts: abort("conflict"),
+            time_limits: abort("time_limit"),
+            errors: abort("error"),
+            panics: abort("panic"),
+            retries: counter!("darkstar_task_retries_total", "task" => task),
+            rescheduled: counter!("darkstar_task_rescheduled_total", "task" => task),
+        }
+    }
+}
+
+/// The metric handles one core records into.
+pub(crate) struct CoreMetrics {
+    /// Indexed like the registry's task types.
+    pub tasks: Vec<TaskMetrics>,
+    pub commit_seconds: Histogram,
+    pub batch_tasks: Histogram,
+    pub busy_us: Counter,
+    pub timers: Gauge,
+
+}
+
+impl CoreMetrics {
+    pub fn new(core: usize, registry: &Registry) -> CoreMetrics {
+        let core = core.to_string();
+        CoreMetrics {
+            tasks: registry.tasks().iter().map(|t| TaskMetrics::new(t.name)).collect(),
+            commit_seconds: histogram!("darkstar_commit_seconds"),
+            batch_tasks: histogram!("darkstar_batch_tasks"),
+            busy_us: counter!("darkstar_core_busy_microseconds_total", "core" => core.clone()),
+            timers: gauge!("darkstar_timers", "core" => core),
+        }
+    }
+}

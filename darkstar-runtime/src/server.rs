@@ -1,0 +1,371 @@
+//! Starting, using and stopping a server.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use darkstar_sdk::{encode, App, Task, TaskError, Types};
+use darkstar_storage::{Batch, Durability, Options, Store};
+use glommio::{LocalExecutorPoolBuilder, PoolPlacement, PoolThreadHandles};
+use parking_lot::Mutex;
+use tracing::info;
+
+use crate::attempt::attempt;
+use crate::changes::Changes;
+use crate::config::{Config, DurabilityMode};
+use crate::core::{self, CoreSetup};
+use crate::error::{ShutdownError, StartError};
+use crate::job::{Job, Refs, Reply, Submitted};
+use crate::names;
+use crate::placement::Placement;
+use crate::record::TaskHeader;
+use crate::registry::Registry;
+use crate::shared::{Limits, Shared};
+
+/// Configures and starts a [`Server`].
+pub struct ServerBuilder {
+    app: Arc<dyn App>,
+    config: Config,
+}
+
+impl ServerBuilder {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> ServerBuilder {
+        self.config = config;
+        self
+    }
+
+    /// Sets the data store's directory.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> ServerBuilder {
+        self.config.data_dir = dir.into();
+        self
+    }
+
+    /// Sets the number of executor threads (0: one per CPU).
+    pub fn cores(mut self, cores: usize) -> ServerBuilder {
+        self.config.cores = cores;
+        self
+    }
+
+    /// Opens the store, runs `initialize` if this store never ran it, loads the stored
+    /// tasks and starts one executor per core.
+    pub fn start(self) -> Result<Server, StartError> {
+        Server::start(self.app, self.config)
+    }
+}
+
+/// A running server. Dropping it shuts it down.
+pub struct Server {
+    shared: Arc<Shared>,
+    threads: Option<PoolThreadHandles<()>>,
+    cores: usize,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("cores", &self.cores)
+            .field("dir", &self.shared.store.dir())
+            .finish()
+    }
+}
+
+/// The outcome of a submitted task, available once its commit is durable.
+#[derive(Debug)]
+pub struct Submission {
+    rx: flume::Receiver<Result<(), TaskError>>,
+}
+
+impl Submission {
+    /// Blocks until the task has committed durably (or failed for good).
+    pub fn wait(self) -> Result<(), TaskError> {
+        self.rx.recv().unwrap_or_else(|_| {
+            Err(TaskError::Unavailable {
+                reason: "the server stopped".to_owned(),
+            })
+        })
+    }
+}
+
+impl std::future::IntoFuture for Submission {
+    type Output = Result<(), TaskError>;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            self.rx.recv_async().await.unwrap_or_else(|_| {
+                Err(TaskError::Unavailable {
+                    reason: "the server stopped".to_owned(),
+                })
+            })
+        })
+    }
+}
+
+impl Server {
+    /// A builder for a server running `app`, with the default configuration.
+    pub fn builder(app: impl App) -> ServerBuilder {
+        ServerBuilder {
+            app: Arc::new(app),
+            config: Config::default(),
+        }
+    }
+
+    fn start(app: Arc<dyn App>, config: Config) -> Result<Server, StartError> {
+        config.validate()?;
+        if let Some(addr) = config.metrics_addr {
+            crate::metrics::serve_prometheus(addr)?;
+        }
+        let cores = config.effective_cores();
+        let store = Store::open(
+            &config.data_dir,
+            Options {
+                create: true,
+                segment_size: config.segment_size_mib << 20,
+                durability: match config.durability {
+                    DurabilityMode::Full => Durability::Full,
+                    DurabilityMode::Relaxed => Durability::Relaxed {
+                        interval: Duration::from_millis(config.relaxed_sync_ms),
+                    },
+                },
+                ..Options::default()
+            },
+        )?;
+        let mut types = Types::new();
+        app.register(&mut types);
+        let registry = Registry::new(&types);
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
+        let shared = Arc::new(Shared::new(
+            store,
+            registry,
+            Placement::new(cores),
+            senders,
+            Limits {
+                time_limit: config.task_time_limit(),
+                max_attempts: config.max_attempts,
+                reschedule_after: Duration::from_millis(config.reschedule_after_ms),
+                max_batch: config.max_batch,
+            },
+        ));
+        check_catalog(&shared)?;
+        initialize(&shared, app.as_ref())?;
+        let timers = load_timers(&shared)?;
+        let total: usize = timers.iter().map(Vec::len).sum();
+        let setups: Vec<Mutex<Option<CoreSetup>>> = receivers
+            .into_iter()
+            .zip(timers)
+            .enumerate()
+            .map(|(index, (inbox, timers))| {
+                Mutex::new(Some(CoreSetup {
+                    index,
+                    shared: shared.clone(),
+                    inbox,
+                    timers,
+                }))
+            })
+            .collect();
+        let setups = Arc::new(setups);
+        let next = Arc::new(AtomicUsize::new(0));
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let placement = if cores <= cpus {
+            PoolPlacement::MaxSpread(cores, None)
+        } else {
+            PoolPlacement::Unbound(cores)
+        };
+        let threads = LocalExecutorPoolBuilder::new(placement)
+            .name("darkstar-core")
+            .on_all_shards(move || {
+                let setup = setups[next.fetch_add(1, Ordering::Relaxed)]
+                    .lock()
+                    .take()
+                    .expect("one setup per executor");
+                async move { core::run(setup).await }
+            })
+            .map_err(|e| StartError::Executors(e.to_string()))?;
+        info!(
+            cores,
+            dir = %config.data_dir.display(),
+            stored_tasks = total,
+            "server started"
+        );
+        Ok(Server {
+            shared,
+            threads: Some(threads),
+            cores,
+        })
+    }
+
+    /// Runs `task` as soon as possible, outside any transaction (as a client request would);
+    /// the returned [`Submission`] resolves once its commit is durable.
+    pub fn submit<T: Task>(&self, task: T) -> Submission {
+        let (tx, rx) = flume::bounded(1);
+        self.submit_with(task, move |r| {
+            let _ = tx.send(r);
+        });
+        Submission { rx }
+    }
+
+    /// Runs `task` as soon as possible and calls `reply` with the outcome once its commit is
+    /// durable. `reply` runs on an executor thread: keep it short.
+    pub fn submit_with<T: Task>(
+        &self,
+        task: T,
+        reply: impl FnOnce(Result<(), TaskError>) + Send + 'static,
+    ) {
+        let reply: Reply = Box::new(reply);
+        if self.shared.stopping() {
+            return reply(Err(TaskError::Unavailable {
+                reason: "the server is shutting down".to_owned(),
+            }));
+        }
+        let Some((ty, _)) = self.shared.registry.task(T::TYPE_NAME) else {
+            return reply(Err(TaskError::Unregistered {
+                type_name: T::TYPE_NAME,
+            }));
+        };
+        let mut refs = Refs::new();
+        task.refs(&mut |id| refs.push(id));
+        let affinity = task.affinity();
+        let args = match encode(&task, T::TYPE_NAME) {
+            Ok(args) => args,
+            Err(e) => return reply(Err(e)),
+        };
+        let core = self.shared.placement.route(affinity, &refs);
+        let job = Job::Submitted(Submitted {
+            ty,
+            args,
+            refs,
+            affinity,
+            reply: Some(reply),
+            attempts: 0,
+        });
+        if let Err(Job::Submitted(s)) = self.shared.send(core, job) {
+            if let Some(reply) = s.reply {
+                reply(Err(TaskError::Unavailable {
+                    reason: "the server stopped".to_owned(),
+                }));
+            }
+        }
+    }
+
+    /// The placement table, to move affinity slots between cores.
+    pub fn placement(&self) -> &Placement {
+        &self.shared.placement
+    }
+
+    /// The number of executor threads.
+    pub fn cores(&self) -> usize {
+        self.cores
+    }
+
+    /// Store statistics.
+    pub fn store_stats(&self) -> darkstar_storage::Stats {
+        self.shared.store.stats()
+    }
+
+    /// Blocks until SIGINT or SIGTERM, then shuts down gracefully.
+    pub fn run_until_signal(self) -> Result<(), ShutdownError> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        if let Some(sig) = signals.forever().next() {
+            info!(signal = sig, "shutting down");
+        }
+        self.shutdown()
+    }
+
+    /// Stops taking work, lets each core finish its current batch and make it durable,
+    /// tells pending submitters the server is stopping, syncs and closes the store. Stored
+    /// tasks stay stored and resume on the next start.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), ShutdownError> {
+        let Some(threads) = self.threads.take() else {
+            return Ok(());
+        };
+        self.shared.stop();
+        let mut result = Ok(());
+        for r in threads.join_all() {
+            if let Err(e) = r {
+                result = Err(ShutdownError::Executor(e.to_string()));
+            }
+        }
+        self.shared.store.sync()?;
+        info!("server stopped");
+        result
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// Every managed type the store has ever held must be registered.
+fn check_catalog(shared: &Shared) -> Result<(), StartError> {
+    let snap = shared.store.snapshot();
+    let mut after = names::TYPE_PREFIX.to_owned();
+    while let Some((key, _)) = snap.next_name(Some(&after)) {
+        let Some(type_name) = key.strip_prefix(names::TYPE_PREFIX) else {
+            break;
+        };
+        if shared.registry.object(type_name).is_none() {
+            return Err(StartError::UnknownStoredType {
+                what: "objects",
+                type_name: type_name.to_owned(),
+            });
+        }
+        shared.registry.mark_cataloged(type_name);
+        after = key;
+    }
+    Ok(())
+}
+
+/// Runs `App::initialize` unless this store already ran it; its commit also records that
+/// it ran, so it happens exactly once per store.
+fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
+    let snap = shared.store.snapshot();
+    if snap.name(names::INITIALIZED).is_some() {
+        return Ok(());
+    }
+    let empty = Changes::default();
+    let (outcome, mut own) = attempt(shared, &snap, &empty, None, Changes::default(), |ctx| {
+        app.initialize(ctx)
+    });
+    outcome.map_err(|f| StartError::Initialize(f.into_error()))?;
+    own.names.insert(names::INITIALIZED.to_owned(), Some(0));
+    own.reads.names.insert(names::INITIALIZED.to_owned(), 0);
+    let mut batch = Batch::new();
+    own.fill(&mut batch);
+    let seq = shared.store.commit(&batch)?;
+    shared.store.wait_durable(seq)?;
+    for t in &own.new_types {
+        shared.registry.mark_cataloged(t);
+    }
+    info!(scheduled = own.scheduled.len(), "App::initialize ran for this new store");
+    Ok(())
+}
+
+/// Reads every stored task's header and hands it to its core: `(due_ms, id)` per core.
+fn load_timers(shared: &Shared) -> Result<Vec<Vec<(u64, u64)>>, StartError> {
+    let snap = shared.store.snapshot();
+    let mut per_core = vec![Vec::new(); shared.placement.cores()];
+    for id in snap.task_ids() {
+        let Some(rec) = snap.task(id) else { continue };
+        if shared.registry.task(rec.type_name).is_none() {
+            return Err(StartError::UnknownStoredType {
+                what: "scheduled tasks",
+                type_name: rec.type_name.to_owned(),
+            });
+        }
+        let (header, _) = TaskHeader::decode(rec.value).map_err(|e| StartError::CorruptTask {
+            id,
+            reason: e.to_string(),
+        })?;
+        let core = shared.placement.route(Some(header.affinity.unwrap_or(id)), &[]);
+        per_core[core].push((header.due_ms, id));
+    }
+    Ok(per_core)
+}
