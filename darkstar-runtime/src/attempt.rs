@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use darkstar_sdk::{Context, TaskError, TaskResult};
 use darkstar_storage::Snapshot;
@@ -34,10 +35,12 @@ impl Failure {
     }
 }
 
-/// Runs `body` as a transaction over `snap` and `batch`. Returns the outcome and the
-/// task's changes (to absorb on success; to clear otherwise). `own` must be empty.
+/// Runs `body` as a transaction over `snap` and `batch`, aborted past `limit`. Returns the
+/// outcome and the task's changes (to absorb on success; to clear otherwise). `own` must be
+/// empty.
 pub(crate) fn attempt(
     shared: &Shared,
+    limit: Duration,
     snap: &Snapshot,
     batch: &Changes,
     current: Option<u64>,
@@ -49,7 +52,7 @@ pub(crate) fn attempt(
         batch,
         &shared.store,
         &shared.registry,
-        shared.limits.time_limit,
+        limit,
         current,
         own,
     );

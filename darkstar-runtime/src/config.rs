@@ -259,7 +259,11 @@ mod tests {
     fn file_values_and_flags_layer() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");
-        std::fs::write(&path, "cores = 3\nmax_batch = 8\ndurability = \"relaxed\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "cores = 3\nmax_batch = 8\ndurability = \"relaxed\"\n",
+        )
+        .unwrap();
         let cli = Cli::parse_from([
             "game",
             "--config",
@@ -277,11 +281,20 @@ mod tests {
     #[test]
     fn bad_files_say_what_and_where() {
         let p = Path::new("server.toml");
-        let e = Config::from_toml("cores = 2\ncorez = 3\n", p).unwrap_err().to_string();
-        assert!(e.contains("server.toml") && e.contains("corez") && e.contains("line 2"), "{e}");
-        let e = Config::from_toml("cores = \"two\"\n", p).unwrap_err().to_string();
+        let e = Config::from_toml("cores = 2\ncorez = 3\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.toml") && e.contains("corez") && e.contains("line 2"),
+            "{e}"
+        );
+        let e = Config::from_toml("cores = \"two\"\n", p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cores") && e.contains("line 1"), "{e}");
-        let e = Config::from_toml("max_batch = 0\n", p).unwrap_err().to_string();
+        let e = Config::from_toml("max_batch = 0\n", p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_batch"), "{e}");
     }
 }

@@ -24,6 +24,7 @@ use crate::job::{Job, Refs, Reply};
 use crate::metrics::CoreMetrics;
 use crate::record::TaskHeader;
 use crate::shared::Shared;
+use crate::stats::CoreCounters;
 use crate::timers::Timers;
 
 /// A job that ran successfully in the current batch.
@@ -216,10 +217,15 @@ impl Core {
             Job::Submitted(s) => {
                 let ty = *self.shared.registry.task_at(s.ty);
                 let own = std::mem::take(&mut self.own);
-                let (outcome, mut own) =
-                    attempt(&self.shared, snap, overlay, None, own, |ctx| {
-                        ty.run(&s.args, 0, ctx)
-                    });
+                let (outcome, mut own) = attempt(
+                    &self.shared,
+                    self.shared.limits.time_limit,
+                    snap,
+                    overlay,
+                    None,
+                    own,
+                    |ctx| ty.run(&s.args, 0, ctx),
+                );
                 let index = s.ty;
                 match outcome {
                     Ok(()) => {
@@ -268,7 +274,10 @@ impl Core {
             },
         };
         let Ok((header, args)) = TaskHeader::decode(record) else {
-            error!(task = type_name, id, "stored task record is damaged; removing it");
+            error!(
+                task = type_name,
+                id, "stored task record is damaged; removing it"
+            );
             overlay.tasks.insert(id, TaskSlot::Removed);
             return;
         };
@@ -278,16 +287,24 @@ impl Core {
             return;
         }
         let Some((index, ty)) = self.shared.registry.task(type_name) else {
-            error!(task = type_name, id, "stored task of an unregistered type; leaving it stored");
+            error!(
+                task = type_name,
+                id, "stored task of an unregistered type; leaving it stored"
+            );
             return;
         };
         let ty = *ty;
         let args = args.to_vec();
         let own = std::mem::take(&mut self.own);
-        let (outcome, mut own) =
-            attempt(&self.shared, snap, overlay, Some(id), own, |ctx| {
-                ty.run(&args, id, ctx)
-            });
+        let (outcome, mut own) = attempt(
+            &self.shared,
+            self.shared.limits.time_limit,
+            snap,
+            overlay,
+            Some(id),
+            own,
+            |ctx| ty.run(&args, id, ctx),
+        );
         let job = Job::Stored {
             id,
             due_ms,
@@ -385,6 +402,7 @@ impl Core {
 
     /// A failure that retrying cannot fix: log it with the task's name and count it.
     fn give_up(&self, ty: usize, failure: &Failure) {
+        CoreCounters::add(&self.shared.counters[self.index].failed, 1);
         let name = self.shared.registry.task_at(ty).name;
         let m = &self.metrics.tasks[ty];
         match failure {
@@ -419,6 +437,9 @@ impl Core {
         }
         let mut replies = Vec::new();
         self.metrics.batch_tasks.record(self.ran.len() as f64);
+        let counters = &self.shared.counters[self.index];
+        CoreCounters::add(&counters.committed, self.ran.len() as u64);
+        CoreCounters::add(&counters.batches, 1);
         for ran in self.ran.drain(..) {
             self.metrics.tasks[ran.ty].commits.increment(1);
             if let Job::Submitted(s) = ran.job {
@@ -440,6 +461,10 @@ impl Core {
             _ => None,
         };
         let ran = std::mem::take(&mut self.ran);
+        CoreCounters::add(
+            &self.shared.counters[self.index].conflicts,
+            ran.len() as u64,
+        );
         let refs_of = |job: &Job| -> Refs {
             match job {
                 Job::Submitted(s) => s.refs.clone(),

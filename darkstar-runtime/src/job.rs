@@ -26,7 +26,11 @@ pub(crate) struct Submitted {
 pub(crate) enum Job {
     Submitted(Submitted),
     /// Stored task `id`, due at `due_ms`.
-    Stored { id: u64, due_ms: u64, attempts: u32 },
+    Stored {
+        id: u64,
+        due_ms: u64,
+        attempts: u32,
+    },
     /// Nothing: wakes an idle core (to notice shutdown).
     Wake,
 }

@@ -32,6 +32,7 @@ mod record;
 mod registry;
 mod server;
 mod shared;
+mod stats;
 mod timers;
 mod txn;
 
@@ -41,3 +42,4 @@ pub use logging::init_logging;
 pub use metrics::{serve_prometheus, MetricsError};
 pub use placement::Placement;
 pub use server::{Server, ServerBuilder, Submission};
+pub use stats::RuntimeStats;

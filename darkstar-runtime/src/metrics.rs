@@ -67,9 +67,7 @@ pub(crate) struct TaskMetrics {
 
 impl TaskMetrics {
     fn new(task: &'static str) -> TaskMetrics {
-        let abort = |reason: &'static str| {
-            counter!("darkstar_task_aborts_total", "task" => task, "reason" => reason)
-        };
+        let abort = |reason: &'static str| counter!("darkstar_task_aborts_total", "task" => task, "reason" => reason);
         TaskMetrics {
             commits: counter!("darkstar_task_commits_total", "task" => task),
             conflicts: abort("conflict"),
@@ -90,14 +88,17 @@ pub(crate) struct CoreMetrics {
     pub batch_tasks: Histogram,
     pub busy_us: Counter,
     pub timers: Gauge,
-
 }
 
 impl CoreMetrics {
     pub fn new(core: usize, registry: &Registry) -> CoreMetrics {
         let core = core.to_string();
         CoreMetrics {
-            tasks: registry.tasks().iter().map(|t| TaskMetrics::new(t.name)).collect(),
+            tasks: registry
+                .tasks()
+                .iter()
+                .map(|t| TaskMetrics::new(t.name))
+                .collect(),
             commit_seconds: histogram!("darkstar_commit_seconds"),
             batch_tasks: histogram!("darkstar_batch_tasks"),
             busy_us: counter!("darkstar_core_busy_microseconds_total", "core" => core.clone()),

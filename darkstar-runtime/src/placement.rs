@@ -9,11 +9,16 @@
 //! up; from [`HOT_AFTER`] conflicts on, the object is hot and has an owner core, and every
 //! task whose reference arguments include it runs there. Tasks on one core never conflict
 //! with each other (a core runs them one after another and commits them in order), so
-//! contended objects stop causing aborts. A task that touches two hot objects with different
-//! owners makes the later one join the earlier one's owner, so objects used together end up
-//! together.
+//! contended objects stop causing aborts.
+//!
+//! Hot objects belong to **groups**, and a group to a core. An object that gets hot in a
+//! task with another hot object joins that object's group; a conflict between objects of two
+//! groups merges the groups (union-find), so objects used together end up on one core
+//! instead of pulling each other back and forth. Under a Zipf workload, where every hot
+//! account meets every other, this converges to one group: the contended transfers run on
+//! one core, one after another, and the other cores take the rest.
 
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 /// Number of slots in the placement table.
 pub const SLOTS: usize = 4096;
@@ -26,11 +31,19 @@ const HOT_ENTRIES: usize = 8192;
 pub struct Placement {
     cores: usize,
     slots: Box<[AtomicU16]>,
-    /// Direct-mapped by object id: `(id + 1) << 16 | count << 8 | owner`, 0 for empty. A
-    /// hint: a colliding object may evict another, which then has to get hot again.
+    /// Direct-mapped by object id: `(id + 1) << 24 | count << 16 | group`, 0 for empty. A
+    /// hint: a colliding object wears an entry down and may then take it over.
     hot: Box<[AtomicU64]>,
+    /// Union-find parent of each group; a root is its own parent.
+    parent: Box<[AtomicU16]>,
+    /// The core of each root group.
+    owner: Box<[AtomicU16]>,
+    next_group: AtomicUsize,
     next: AtomicUsize,
+    learning: AtomicBool,
 }
+
+const GROUPS: usize = 1024;
 
 fn mix(key: u64) -> u64 {
     // splitmix64's finalizer: consecutive ids spread over every slot.
@@ -46,9 +59,15 @@ impl Placement {
         assert!(cores > 0 && cores <= 256, "1 to 256 cores");
         Placement {
             cores,
-            slots: (0..SLOTS).map(|i| AtomicU16::new((i % cores) as u16)).collect(),
+            slots: (0..SLOTS)
+                .map(|i| AtomicU16::new((i % cores) as u16))
+                .collect(),
             hot: (0..HOT_ENTRIES).map(|_| AtomicU64::new(0)).collect(),
+            parent: (0..GROUPS).map(|g| AtomicU16::new(g as u16)).collect(),
+            owner: (0..GROUPS).map(|_| AtomicU16::new(0)).collect(),
+            next_group: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
+            learning: AtomicBool::new(true),
         }
     }
 
@@ -91,33 +110,92 @@ impl Placement {
         }
     }
 
+    fn entry(&self, id: u64) -> &AtomicU64 {
+        &self.hot[(mix(id) % HOT_ENTRIES as u64) as usize]
+    }
+
+    /// The group of object `id` if it is hot.
+    fn hot_group(&self, id: u64) -> Option<usize> {
+        let e = self.entry(id).load(Ordering::Relaxed);
+        (e >> 24 == id.wrapping_add(1) && (e >> 16) & 0xff >= HOT_AFTER)
+            .then(|| self.find((e & 0xffff) as usize))
+    }
+
+    /// The root of group `g`, halving paths on the way.
+    fn find(&self, mut g: usize) -> usize {
+        loop {
+            let p = self.parent[g].load(Ordering::Relaxed) as usize;
+            if p == g {
+                return g;
+            }
+            let gp = self.parent[p].load(Ordering::Relaxed);
+            self.parent[g].store(gp, Ordering::Relaxed);
+            g = p;
+        }
+    }
+
     /// The owner of object `id` if it is hot.
     pub fn hot_owner(&self, id: u64) -> Option<usize> {
-        let e = self.hot[(mix(id) % HOT_ENTRIES as u64) as usize].load(Ordering::Relaxed);
-        (e >> 16 == id.wrapping_add(1) && (e >> 8) & 0xff >= HOT_AFTER).then_some((e & 0xff) as usize)
+        self.hot_group(id)
+            .map(|g| self.owner[g].load(Ordering::Relaxed) as usize)
     }
 
     /// Counts a conflict on object `id`, read by a task whose references are `refs`.
     /// Returns the object's owner once it is hot.
     pub fn conflict(&self, id: u64, refs: &[u64]) -> Option<usize> {
+        if !self.learning.load(Ordering::Relaxed) {
+            return None;
+        }
         let joined = refs
             .iter()
             .filter(|&&r| r != id)
-            .find_map(|&r| self.hot_owner(r));
-        let cell = &self.hot[(mix(id) % HOT_ENTRIES as u64) as usize];
+            .find_map(|&r| self.hot_group(r));
+        let cell = self.entry(id);
         let old = cell.load(Ordering::Relaxed);
         let tag = id.wrapping_add(1);
-        let (count, owner) = if old >> 16 == tag {
-            (((old >> 8) & 0xff) + 1, (old & 0xff) as usize)
+        let count = (old >> 16) & 0xff;
+        // Racing updates may lose a count or a merge; the table is a hint and converges.
+        if old >> 24 != tag {
+            if count > 1 {
+                // Another object holds the entry: it wears down one conflict at a time, so
+                // one-off conflicts cannot evict an object that is really hot.
+                cell.store(old - (1 << 16), Ordering::Relaxed);
+            } else {
+                cell.store(tag << 24 | 1 << 16, Ordering::Relaxed);
+            }
+            return None;
+        }
+        let count = (count + 1).min(255);
+        let group = if count < HOT_AFTER {
+            0
+        } else if count == HOT_AFTER {
+            // Newly hot: join a hot object it was used with, or found a group.
+            joined.unwrap_or_else(|| {
+                let g = self.next_group.fetch_add(1, Ordering::Relaxed) % GROUPS;
+                self.parent[g].store(g as u16, Ordering::Relaxed);
+                self.owner[g].store(self.core_for_key(id) as u16, Ordering::Relaxed);
+                g
+            })
         } else {
-            (1, self.core_for_key(id))
+            let mine = self.find((old & 0xffff) as usize);
+            if let Some(other) = joined.filter(|&o| o != mine) {
+                // Two groups conflict: merge them onto the other's core.
+                self.parent[mine].store(other as u16, Ordering::Relaxed);
+            }
+            mine
         };
-        let count = count.min(255);
-        let owner = if count >= HOT_AFTER { joined.unwrap_or(owner) } else { owner };
-        debug_assert!(owner < self.cores);
-        // Racing updates may lose a count; the table is a hint and converges anyway.
-        cell.store(tag << 16 | count << 8 | owner as u64, Ordering::Relaxed);
-        (count >= HOT_AFTER).then_some(owner)
+        cell.store(tag << 24 | count << 16 | group as u64, Ordering::Relaxed);
+        debug_assert!(self.hot_owner(id).is_none_or(|c| c < self.cores));
+        self.hot_owner(id)
+    }
+
+    /// Turns learning hot objects from conflicts on or off (on by default). Off, every task
+    /// goes by its affinity key alone; benchmarks use it to show what learning buys.
+    pub fn set_learning(&self, on: bool) {
+        self.learning.store(on, Ordering::Relaxed);
+        if !on {
+            self.clear_hot();
+        }
     }
 
     /// Forgets every hot object.
@@ -149,10 +227,28 @@ mod tests {
         assert_eq!(p.conflict(7, &[7, 9]), None, "one conflict is not enough");
         let owner = p.conflict(7, &[7, 9]).expect("hot after two");
         assert_eq!(p.hot_owner(7), Some(owner));
-        assert_eq!(p.route(Some(9), &[9, 7]), owner, "a task on a hot object goes to its owner");
-        // Object 9 gets hot in a task together with 7: it joins 7's owner.
+        assert_eq!(
+            p.route(Some(9), &[9, 7]),
+            owner,
+            "a task on a hot object goes to its owner"
+        );
+        // Object 9 gets hot in a task together with 7: it joins 7's group.
         p.conflict(9, &[9, 7]);
         assert_eq!(p.conflict(9, &[9, 7]), Some(owner));
+        // Two groups that meet in a conflict merge onto one core.
+        let others: Vec<u64> = (100..200)
+            .filter(|&k| p.core_for_key(k) != owner)
+            .take(1)
+            .collect();
+        let x = others[0];
+        p.conflict(x, &[x]);
+        assert_eq!(
+            p.conflict(x, &[x]),
+            Some(1 - owner),
+            "a new group on its own core"
+        );
+        assert_eq!(p.conflict(x, &[x, 7]), Some(owner), "merged into 7's group");
+        assert_eq!(p.hot_owner(9), Some(owner));
         p.clear_hot();
         assert_eq!(p.hot_owner(7), None);
     }

@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(back, h);
         assert_eq!(args, &[1, 2, 3]);
         assert_eq!(args.as_ptr() as usize % 16, 0);
-        let none = TaskHeader { affinity: None, ..h };
+        let none = TaskHeader {
+            affinity: None,
+            ..h
+        };
         assert_eq!(TaskHeader::decode(&none.encode(&[])).unwrap().0, none);
         assert!(TaskHeader::decode(&rec[..31]).is_err());
     }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use darkstar_sdk::{encode, App, Task, TaskError, Types};
+use darkstar_sdk::{encode, App, Context, Task, TaskError, Types};
 use darkstar_storage::{Batch, Durability, Options, Store};
 use glommio::{LocalExecutorPoolBuilder, PoolPlacement, PoolThreadHandles};
 use parking_lot::Mutex;
@@ -21,6 +21,11 @@ use crate::placement::Placement;
 use crate::record::TaskHeader;
 use crate::registry::Registry;
 use crate::shared::{Limits, Shared};
+use crate::stats::RuntimeStats;
+
+/// The time limit of `initialize` and queries: they run outside the executors, where a
+/// long run delays nobody.
+const NO_LIMIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Configures and starts a [`Server`].
 pub struct ServerBuilder {
@@ -258,6 +263,41 @@ impl Server {
         self.cores
     }
 
+    /// Totals since the server started.
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats::sum(&self.shared.counters)
+    }
+
+    /// Reads the world as of now, on the calling thread: `read` runs against a snapshot of
+    /// every commit so far, like a read-only task, and its result is returned. Writes are
+    /// refused with [`TaskError::Aborted`]. For tools, tests and status displays; game logic
+    /// belongs in tasks.
+    pub fn query<R>(
+        &self,
+        read: impl FnOnce(&Context<'_>) -> Result<R, TaskError>,
+    ) -> Result<R, TaskError> {
+        let snap = self.shared.store.snapshot();
+        let empty = Changes::default();
+        let mut out = None;
+        let (outcome, own) = attempt(
+            &self.shared,
+            NO_LIMIT,
+            &snap,
+            &empty,
+            None,
+            Changes::default(),
+            |ctx| {
+                out = Some(read(ctx)?);
+                Ok(())
+            },
+        );
+        outcome.map_err(|f| f.into_error())?;
+        if !(own.objects.is_empty() && own.names.is_empty() && own.tasks.is_empty()) {
+            return Err(TaskError::abort("a query cannot write"));
+        }
+        Ok(out.expect("set when the query succeeded"))
+    }
+
     /// Store statistics.
     pub fn store_stats(&self) -> darkstar_storage::Stats {
         self.shared.store.stats()
@@ -331,9 +371,15 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
         return Ok(());
     }
     let empty = Changes::default();
-    let (outcome, mut own) = attempt(shared, &snap, &empty, None, Changes::default(), |ctx| {
-        app.initialize(ctx)
-    });
+    let (outcome, mut own) = attempt(
+        shared,
+        NO_LIMIT,
+        &snap,
+        &empty,
+        None,
+        Changes::default(),
+        |ctx| app.initialize(ctx),
+    );
     outcome.map_err(|f| StartError::Initialize(f.into_error()))?;
     own.names.insert(names::INITIALIZED.to_owned(), Some(0));
     own.reads.names.insert(names::INITIALIZED.to_owned(), 0);
@@ -344,7 +390,10 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
     for t in &own.new_types {
         shared.registry.mark_cataloged(t);
     }
-    info!(scheduled = own.scheduled.len(), "App::initialize ran for this new store");
+    info!(
+        scheduled = own.scheduled.len(),
+        "App::initialize ran for this new store"
+    );
     Ok(())
 }
 
@@ -364,7 +413,9 @@ fn load_timers(shared: &Shared) -> Result<Vec<Vec<(u64, u64)>>, StartError> {
             id,
             reason: e.to_string(),
         })?;
-        let core = shared.placement.route(Some(header.affinity.unwrap_or(id)), &[]);
+        let core = shared
+            .placement
+            .route(Some(header.affinity.unwrap_or(id)), &[]);
         per_core[core].push((header.due_ms, id));
     }
     Ok(per_core)

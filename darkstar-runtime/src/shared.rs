@@ -8,6 +8,7 @@ use darkstar_storage::Store;
 use crate::job::Job;
 use crate::placement::Placement;
 use crate::registry::Registry;
+use crate::stats::CoreCounters;
 
 /// How tasks are run and retried.
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     pub placement: Placement,
     pub inboxes: Vec<flume::Sender<Job>>,
     pub limits: Limits,
+    /// Totals per core.
+    pub counters: Vec<CoreCounters>,
     stopping: AtomicBool,
 }
 
@@ -41,12 +44,14 @@ impl Shared {
         limits: Limits,
     ) -> Shared {
         assert_eq!(placement.cores(), inboxes.len());
+        let inboxes_len = inboxes.len();
         Shared {
             store,
             registry,
             placement,
             inboxes,
             limits,
+            counters: (0..inboxes_len).map(|_| CoreCounters::default()).collect(),
             stopping: AtomicBool::new(false),
         }
     }

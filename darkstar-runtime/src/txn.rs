@@ -83,11 +83,9 @@ impl<'b> TaskTxn<'b> {
     /// Ends the run: its changes, and a failure if one was recorded or a guard leaked.
     pub fn finish(self) -> Finished {
         let st = self.state.into_inner();
-        let failure = st.failure.or_else(|| {
-            st.writing
-                .first()
-                .map(|&id| TaskError::LeakedWrite { id })
-        });
+        let failure = st
+            .failure
+            .or_else(|| st.writing.first().map(|&id| TaskError::LeakedWrite { id }));
         let failure = failure.or_else(|| {
             (Instant::now() > self.deadline).then_some(TaskError::TimeLimit { limit: self.limit })
         });

@@ -1,0 +1,16 @@
+//! Runnable examples of Darkstar for Rust, after Project Darkstar's tutorial, plus the load
+//! generator the bank demo and the benchmark drive servers with.
+//!
+//! | module | shows | binary |
+//! |---|---|---|
+//! | [`hello`] | an app, `initialize`, a scheduled task | `hello` |
+//! | [`timer`] | a periodic task | `timer` |
+//! | [`counter`] | state that survives a restart | `counter` |
+//! | [`bank`] | transfers between accounts, under load | `bank` |
+
+pub mod bank;
+pub mod cli;
+pub mod counter;
+pub mod hello;
+pub mod load;
+pub mod timer;
