@@ -1,17 +1,30 @@
 //! Procedural macros of Darkstar for Rust: `#[managed]` and `#[task]`.
 //!
-//! Game code reaches them through `darkstar-sdk`, which re-exports them and documents them.
+//! Game code reaches them through `darkstar-sdk`, which re-exports and documents them, and
+//! which every path in the generated code goes through (`::darkstar_sdk::...`): a game
+//! depends on the SDK alone.
+//!
+//! Each macro checks its input completely before generating anything, and reports every
+//! problem at once, each at the tokens it is about. On error it emits the item unchanged,
+//! followed by the errors, so the rest of the crate still sees the names it declares.
+
+mod args;
+mod errors;
+mod item;
+mod managed;
+mod portable;
+mod task;
 
 use proc_macro::TokenStream;
 
 /// See `darkstar_sdk::managed`.
 #[proc_macro_attribute]
-pub fn managed(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn managed(attr: TokenStream, item: TokenStream) -> TokenStream {
+    managed::managed(attr.into(), item.into()).into()
 }
 
 /// See `darkstar_sdk::task`.
 #[proc_macro_attribute]
-pub fn task(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
+    task::task(attr.into(), item.into()).into()
 }

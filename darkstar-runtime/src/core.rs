@@ -121,6 +121,11 @@ impl Core {
             }
             self.gather();
             if self.queue.is_empty() {
+                // Checked again after gathering: `stop` sets the flag before it sends the
+                // wake-up, so if gathering swallowed the wake-up, the flag is already set.
+                if self.shared.stopping() {
+                    return;
+                }
                 self.idle().await;
                 continue;
             }

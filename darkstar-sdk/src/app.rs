@@ -47,7 +47,9 @@ pub struct TaskType {
 
 impl std::fmt::Debug for TaskType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskType").field("name", &self.name).finish()
+        f.debug_struct("TaskType")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

@@ -72,7 +72,8 @@ impl<'t> Context<'t> {
     /// exist.
     pub fn set<T: Managed>(&self, r: Ref<T>, value: T) -> Result<(), TaskError> {
         self.get(r)?;
-        self.tx.write_object(r.id(), T::TYPE_NAME, encode(&value, T::TYPE_NAME)?)
+        self.tx
+            .write_object(r.id(), T::TYPE_NAME, encode(&value, T::TYPE_NAME)?)
     }
 
     /// Removes an object. References to it then find nothing. Fails with
@@ -91,9 +92,10 @@ impl<'t> Context<'t> {
     /// The object bound to `name`. Fails with [`TaskError::NameNotBound`] if there is none.
     /// The type is checked when the reference is followed.
     pub fn lookup<T: Managed>(&self, name: &str) -> Result<Ref<T>, TaskError> {
-        self.try_lookup(name)?.ok_or_else(|| TaskError::NameNotBound {
-            name: name.to_owned(),
-        })
+        self.try_lookup(name)?
+            .ok_or_else(|| TaskError::NameNotBound {
+                name: name.to_owned(),
+            })
     }
 
     /// The object bound to `name`, or `None`.
@@ -129,7 +131,11 @@ impl<'t> Context<'t> {
     }
 
     /// Schedules `task` to run `delay` after this transaction commits.
-    pub fn schedule_after<T: Task>(&self, task: T, delay: Duration) -> Result<TaskHandle, TaskError> {
+    pub fn schedule_after<T: Task>(
+        &self,
+        task: T,
+        delay: Duration,
+    ) -> Result<TaskHandle, TaskError> {
         self.schedule_with(task, delay, None)
     }
 
@@ -143,7 +149,9 @@ impl<'t> Context<'t> {
         period: Duration,
     ) -> Result<TaskHandle, TaskError> {
         if period.is_zero() {
-            return Err(TaskError::abort("a periodic task needs a period above zero"));
+            return Err(TaskError::abort(
+                "a periodic task needs a period above zero",
+            ));
         }
         self.schedule_with(task, delay, Some(period))
     }

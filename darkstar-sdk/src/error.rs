@@ -103,7 +103,10 @@ impl TaskError {
 
     /// Whether running the task again may succeed (a conflict or the time limit).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, TaskError::Conflict { .. } | TaskError::TimeLimit { .. })
+        matches!(
+            self,
+            TaskError::Conflict { .. } | TaskError::TimeLimit { .. }
+        )
     }
 }
 

@@ -61,7 +61,9 @@ impl IntoTaskResult for TaskResult {
 /// A persistent handle to a scheduled task, to cancel it. It can be stored in a managed
 /// object and stays valid across restarts until the task has run (or, for a periodic task,
 /// until it is cancelled).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 #[rkyv(crate = rkyv, derive(Debug, PartialEq, Eq))]
 pub struct TaskHandle {
     id: u64,

@@ -47,8 +47,12 @@ pub trait Transaction {
     fn new_object_id(&self) -> u64;
 
     /// Stores `bytes` as object `id` when the transaction commits.
-    fn write_object(&self, id: u64, type_name: &'static str, bytes: AlignedVec)
-        -> Result<(), TaskError>;
+    fn write_object(
+        &self,
+        id: u64,
+        type_name: &'static str,
+        bytes: AlignedVec,
+    ) -> Result<(), TaskError>;
 
     /// Marks object `id` as open for writing; fails with [`TaskError::AlreadyWriting`] if it
     /// already is. Every successful call is matched by [`end_write`](Self::end_write), or the

@@ -1,0 +1,110 @@
+//! The code `#[managed]` generates for a checked struct.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::parse_quote;
+use syn::spanned::Spanned;
+
+use super::parse::{Getter, Leaf, Managed};
+use crate::portable;
+
+/// The struct with rkyv's derives, its `Managed` impl, the getters on its archived form and
+/// the checks that its field types can be stored.
+pub fn expand(managed: &Managed) -> TokenStream {
+    let mut item = managed.item.clone();
+    // First, so rkyv's helper attribute `#[rkyv(...)]` comes after the derive that
+    // introduces it, wherever the user's own `#[rkyv(...)]` attributes are.
+    item.attrs.splice(
+        0..0,
+        [
+            parse_quote!(#[derive(
+                ::darkstar_sdk::rkyv::Archive,
+                ::darkstar_sdk::rkyv::Serialize,
+                ::darkstar_sdk::rkyv::Deserialize
+            )]),
+            parse_quote!(#[rkyv(crate = ::darkstar_sdk::rkyv)]),
+        ],
+    );
+
+    let ident = &item.ident;
+    let cfgs = &managed.cfgs;
+    let type_name = match &managed.type_name {
+        Some(name) => quote!(#name),
+        None => {
+            let name = ident.unraw().to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #name))
+        }
+    };
+
+    let getters = match &managed.archived {
+        Some(archived) if !managed.getters.is_empty() => {
+            let getters = managed.getters.iter().map(getter);
+            quote! {
+                #(#cfgs)*
+                // A private field's getter may go unused; it was not written by hand.
+                #[allow(dead_code)]
+                impl #archived {
+                    #(#getters)*
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
+
+    let parts = portable::stored_parts(&managed.stored_types);
+    let checks = if parts.is_empty() {
+        TokenStream::new()
+    } else {
+        // Each call carries the span of the part it checks, so "cannot be stored" points
+        // into the field's type.
+        let calls = parts.iter().map(
+            |ty| quote_spanned!(ty.span()=> ::darkstar_sdk::__private::assert_persist::<#ty>();),
+        );
+        quote! {
+            #(#cfgs)*
+            const _: () = {
+                #[allow(dead_code)]
+                fn check() {
+                    #(#calls)*
+                }
+            };
+        }
+    };
+
+    quote! {
+        #item
+
+        #(#cfgs)*
+        #[automatically_derived]
+        impl ::darkstar_sdk::Managed for #ident {
+            const TYPE_NAME: &'static str = #type_name;
+        }
+
+        #getters
+
+        #checks
+    }
+}
+
+/// One getter: the field read from the archive as a native value.
+fn getter(getter: &Getter) -> TokenStream {
+    let Getter { vis, field, kind } = getter;
+    let doc = format!("Reads `{}` in place.", field.unraw());
+    let (ty, body) = match kind {
+        Leaf::Native(ty) => (quote!(#ty), quote!(self.#field.to_native())),
+        Leaf::Copy(ty) => (quote!(#ty), quote!(self.#field)),
+        Leaf::Str => (quote!(&str), quote!(self.#field.as_str())),
+        Leaf::Ref(target) => (
+            quote!(::darkstar_sdk::Ref<#target>),
+            quote!(self.#field.get()),
+        ),
+    };
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        #vis fn #field(&self) -> #ty {
+            #body
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `#[managed]`: a struct becomes a managed object type.
+//!
+//! [`parse`] checks the attribute and the struct and gathers what the expansion needs;
+//! [`expand`] writes the code. Nothing is generated unless the whole input is valid.
+
+mod expand;
+mod parse;
+
+use proc_macro2::TokenStream;
+
+use crate::errors::original_with_errors;
+
+/// The expansion of `#[managed(attr)] item`, or `item` unchanged followed by every error
+/// found in it.
+pub fn managed(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match parse::parse(attr, item.clone()) {
+        Ok(managed) => expand::expand(&managed),
+        Err(error) => original_with_errors(without_rkyv_attributes(item), error),
+    }
+}
+
+/// `item` without its `#[rkyv(...)]` attributes, if it is a struct. They belong to rkyv's
+/// derives, which are not added when the struct has errors; left in, each would be one
+/// more error ("cannot find attribute `rkyv`") about nothing the user did wrong.
+fn without_rkyv_attributes(item: TokenStream) -> TokenStream {
+    let Ok(mut item) = syn::parse2::<syn::ItemStruct>(item.clone()) else {
+        return item;
+    };
+    let is_rkyv = |attr: &syn::Attribute| attr.path().is_ident("rkyv");
+    item.attrs.retain(|attr| !is_rkyv(attr));
+    for field in &mut item.fields {
+        field.attrs.retain(|attr| !is_rkyv(attr));
+    }
+    quote::ToTokens::into_token_stream(item)
+}

@@ -1,0 +1,126 @@
+//! The code `#[task]` generates for a checked function.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::ReturnType;
+
+use super::parse::Task;
+use crate::portable;
+
+/// The function unchanged, the struct of its arguments with rkyv's derives, its `Task`
+/// impl and the checks that the argument types can be stored.
+pub fn expand(task: &Task) -> TokenStream {
+    let Task {
+        func,
+        struct_ident,
+        type_name,
+        context,
+        args,
+        cfgs,
+    } = task;
+    let vis = &func.vis;
+    let fn_ident = &func.sig.ident;
+    let fn_name = fn_ident.unraw().to_string();
+
+    let struct_doc = format!(
+        "The task type of [`{fn_name}`](fn@{fn_ident}): its arguments, archived so the task can be stored and run on any core."
+    );
+    let fields = args.iter().map(|arg| {
+        let (ident, ty) = (&arg.ident, &arg.ty);
+        let doc = format!("The `{}` argument.", ident.unraw());
+        quote! {
+            #[doc = #doc]
+            #vis #ident: #ty
+        }
+    });
+
+    let type_name = match type_name {
+        Some(name) => quote!(#name),
+        None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
+    };
+
+    // The context parameter resolves where the macro is defined (`mixed_site`), so that a
+    // task function named `ctx` is still called, not shadowed. Where it is passed, it is
+    // located at the context parameter's type, so that a first parameter that is no context
+    // is reported there.
+    let ctx = Ident::new("ctx", Span::mixed_site());
+    let ctx_arg = Ident::new("ctx", Span::mixed_site().located_at(context.span()));
+    let arg_values = args.iter().map(|arg| {
+        let ident = &arg.ident;
+        quote!(self.#ident)
+    });
+    // The result and its conversion are located at the return type, so that a return type
+    // that is no task result is reported there. (`let result = result(..)` calls a task
+    // function named `result`: the binding starts after its initializer.)
+    let result_span = match &func.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => func.sig.ident.span(),
+    };
+    let result = quote_spanned!(result_span=> result);
+    let into_task_result =
+        quote_spanned!(result_span=> ::darkstar_sdk::IntoTaskResult::into_task_result);
+
+    let refs = args.iter().filter(|arg| arg.is_ref).map(|arg| &arg.ident);
+    let refs = if args.iter().any(|arg| arg.is_ref) {
+        quote! {
+            fn refs(&self, visit: &mut dyn ::core::ops::FnMut(u64)) {
+                #(visit(self.#refs.id());)*
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+
+    let parts = portable::stored_parts(args.iter().map(|arg| &arg.ty));
+    let checks = if parts.is_empty() {
+        TokenStream::new()
+    } else {
+        // Each call carries the span of the part it checks, so "cannot be stored" points
+        // there.
+        let calls = parts.iter().map(
+            |ty| quote_spanned!(ty.span()=> ::darkstar_sdk::__private::assert_persist::<#ty>();),
+        );
+        quote! {
+            #(#cfgs)*
+            const _: () = {
+                #[allow(dead_code)]
+                fn check() {
+                    #(#calls)*
+                }
+            };
+        }
+    };
+
+    quote! {
+        #func
+
+        #(#cfgs)*
+        #[doc = #struct_doc]
+        #[derive(
+            ::darkstar_sdk::rkyv::Archive,
+            ::darkstar_sdk::rkyv::Serialize,
+            ::darkstar_sdk::rkyv::Deserialize
+        )]
+        #[rkyv(crate = ::darkstar_sdk::rkyv)]
+        #vis struct #struct_ident {
+            #(#fields,)*
+        }
+
+        #(#cfgs)*
+        #[automatically_derived]
+        impl ::darkstar_sdk::Task for #struct_ident {
+            const TYPE_NAME: &'static str = #type_name;
+
+            fn run(self, #ctx: &mut ::darkstar_sdk::Context<'_>) -> ::darkstar_sdk::TaskResult {
+                let #result = #fn_ident(#ctx_arg, #(#arg_values),*);
+                #into_task_result(#result)
+            }
+
+            #refs
+        }
+
+        #checks
+    }
+}

@@ -1,0 +1,9 @@
+use darkstar_sdk::prelude::*;
+
+#[managed]
+pub enum Mood {
+    Calm,
+    Angry,
+}
+
+fn main() {}

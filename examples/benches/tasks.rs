@@ -1,0 +1,182 @@
+//! The transfer benchmark through the full task path: a macro-generated task submitted from
+//! outside a transaction (as a client request would be), placed on a core, run as a
+//! transaction, committed durably, acknowledged.
+//!
+//! `cargo bench -p darkstar-examples --bench tasks [-- --seconds N --in-flight N --cores N]`
+//!
+//! Runs the reference workload (100,000 accounts of 10,000,000; a transfer reads two,
+//! checks funds, debits one and credits the other) at alpha 0 and 1.5, and at 1.5 once more
+//! with hot-object placement turned off to show what it buys. Each run starts from a fresh
+//! store and is audited afterwards.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use darkstar_examples::bank::{self, BankApp};
+use darkstar_examples::load::{drive, Latency, LoadStats, Workload};
+use darkstar_runtime::{Config, Server};
+
+struct Args {
+    seconds: u64,
+    warmup: u64,
+    in_flight: usize,
+    cores: usize,
+    accounts: u32,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        seconds: 10,
+        warmup: 2,
+        in_flight: 1024,
+        cores: 0,
+        accounts: 100_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| -> u64 {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} needs a number"))
+        };
+        match flag.as_str() {
+            "--seconds" => a.seconds = value("--seconds"),
+            "--warmup" => a.warmup = value("--warmup"),
+            "--in-flight" => a.in_flight = value("--in-flight") as usize,
+            "--cores" => a.cores = value("--cores") as usize,
+            "--accounts" => a.accounts = value("--accounts") as u32,
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+struct Figures {
+    tasks_per_s: f64,
+    p50: Duration,
+    p99: Duration,
+    abort_rate: f64,
+    tasks_per_batch: f64,
+}
+
+fn run(args: &Args, alpha: f64, learning: bool) -> Figures {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        cores: args.cores,
+        ..Config::default()
+    };
+    let app = BankApp {
+        accounts: args.accounts,
+        initial_balance: 10_000_000,
+    };
+    let server = Server::builder(app)
+        .config(config)
+        .start()
+        .expect("server starts");
+    server.placement().set_learning(learning);
+    let accounts = server.query(bank::accounts).expect("accounts");
+    let stats = Arc::new(LoadStats::default());
+    let stop = AtomicBool::new(false);
+    let workload = Workload {
+        alpha,
+        in_flight: args.in_flight,
+        ..Workload::default()
+    };
+    let figures = std::thread::scope(|scope| {
+        scope.spawn(|| drive(&server, &accounts, &workload, &stats, &stop));
+        std::thread::sleep(Duration::from_secs(args.warmup));
+        let _ = stats.latency.take();
+        let (c0, r0, t0) = (
+            stats.committed.load(Ordering::Relaxed),
+            server.stats(),
+            Instant::now(),
+        );
+        std::thread::sleep(Duration::from_secs(args.seconds));
+        let (c1, r1, t1) = (
+            stats.committed.load(Ordering::Relaxed),
+            server.stats(),
+            Instant::now(),
+        );
+        let counts = stats.latency.take();
+        stop.store(true, Ordering::Relaxed);
+        let committed = (r1.committed - r0.committed) as f64;
+        let conflicts = (r1.conflicts - r0.conflicts) as f64;
+        Figures {
+            tasks_per_s: (c1 - c0) as f64 / (t1 - t0).as_secs_f64(),
+            p50: Latency::quantile(&counts, 0.50),
+            p99: Latency::quantile(&counts, 0.99),
+            abort_rate: conflicts / (committed + conflicts).max(1.0),
+            tasks_per_batch: committed / ((r1.batches - r0.batches) as f64).max(1.0),
+        }
+    });
+    let audit = server.query(bank::audit).expect("audit");
+    assert_eq!(audit.total, audit.expected, "money was created or lost");
+    assert_eq!(audit.negative, 0, "a balance went negative");
+    server.shutdown().expect("clean shutdown");
+    figures
+}
+
+fn main() {
+    let args = parse_args();
+    let cores = if args.cores == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.cores
+    };
+    println!(
+        "transfer tasks: {} accounts, {} in flight, {} cores, {} s per run after {} s warm-up; durable (fsync) before acknowledged",
+        args.accounts, args.in_flight, cores, args.seconds, args.warmup
+    );
+    println!(
+        "{:<34} {:>12} {:>10} {:>10} {:>8} {:>11}",
+        "run", "tasks/s", "p50", "p99", "aborts", "tasks/batch"
+    );
+    let runs = [
+        ("alpha 0 (uniform)", 0.0, true),
+        ("alpha 1.5 (Zipf)", 1.5, true),
+        ("alpha 1.5, hot placement off", 1.5, false),
+    ];
+    let mut results = Vec::new();
+    for (name, alpha, learning) in runs {
+        let f = run(&args, alpha, learning);
+        println!(
+            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>7.2}% {:>11.1}",
+            name,
+            f.tasks_per_s,
+            f.p50,
+            f.p99,
+            f.abort_rate * 100.0,
+            f.tasks_per_batch
+        );
+        results.push(f);
+    }
+    let uniform = results[0].tasks_per_s;
+    let zipf = results[1].tasks_per_s;
+    println!();
+    println!(
+        "alpha 0: {:.0} tasks/s (target 500,000: {})",
+        uniform,
+        if uniform >= 500_000.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    println!(
+        "alpha 1.5 / alpha 0: {:.2} (target 0.80: {})",
+        zipf / uniform,
+        if zipf >= 0.8 * uniform {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    println!(
+        "hot placement at alpha 1.5: aborts {:.2}% with it, {:.2}% without",
+        results[1].abort_rate * 100.0,
+        results[2].abort_rate * 100.0
+    );
+}
