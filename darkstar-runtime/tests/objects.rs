@@ -1,0 +1,275 @@
+//! Managed objects and names through the task context.
+
+mod common;
+
+use common::*;
+use darkstar_runtime::{Server, StartError};
+use darkstar_sdk::prelude::*;
+
+#[task(name = "test.objects.lifecycle")]
+fn lifecycle(ctx: &mut Context) -> TaskResult {
+    let c = ctx.create(Counter { value: 1 })?;
+    let before = ctx.get(c)?;
+    {
+        let mut w = ctx.get_mut(c)?;
+        w.value = 2;
+        // A second guard on the same object would silently overwrite this one.
+        assert_eq!(
+            ctx.get_mut(c).err(),
+            Some(TaskError::AlreadyWriting { id: c.id() })
+        );
+    }
+    assert_eq!(before.value(), 1, "a view shows the object as of `get`");
+    assert_eq!(ctx.get(c)?.value(), 2, "reads see the task's own writes");
+    ctx.set(c, Counter { value: 3 })?;
+    assert_eq!(ctx.get(c)?.value(), 3);
+    let wrong: Ref<Label> = Ref::from_id(c.id());
+    assert!(matches!(ctx.get(wrong), Err(TaskError::WrongType { .. })));
+    ctx.bind("kept", c)?;
+    let gone = ctx.create(Counter { value: 9 })?;
+    ctx.remove(gone)?;
+    assert!(ctx.try_get(gone)?.is_none());
+    assert!(matches!(ctx.get(gone), Err(TaskError::NotFound { .. })));
+    Ok(())
+}
+
+#[task(name = "test.objects.names")]
+fn names(ctx: &mut Context) -> TaskResult {
+    let c = ctx.create(Counter { value: 0 })?;
+    for n in ["b", "d", "a", "c"] {
+        ctx.bind(n, c)?;
+    }
+    ctx.unbind("c")?;
+    assert_eq!(
+        ctx.unbind("c").err(),
+        Some(TaskError::NameNotBound { name: "c".into() })
+    );
+    assert!(matches!(
+        ctx.bind("", c),
+        Err(TaskError::InvalidName { .. })
+    ));
+    Ok(())
+}
+
+#[task(name = "test.objects.walk")]
+fn walk(ctx: &mut Context, expect: Vec<String>) -> TaskResult {
+    // Bind one more inside this task: the walk merges it with the stored names.
+    let c: Ref<Counter> = ctx.lookup("a")?;
+    ctx.bind("bb", c)?;
+    ctx.unbind("d")?;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    while let Some(n) = ctx.next_name(after.as_deref())? {
+        seen.push(n.clone());
+        after = Some(n);
+    }
+    if seen != expect {
+        return Err(TaskError::abort(format!("walk saw {seen:?}")));
+    }
+    Err(TaskError::abort("rolled back on purpose"))
+}
+
+#[task(name = "test.objects.leak")]
+fn leak(ctx: &mut Context, counter: Ref<Counter>) -> TaskResult {
+    let mut w = ctx.get_mut(counter)?;
+    w.value += 100;
+    std::mem::forget(w);
+    Ok(())
+}
+
+#[managed(name = "test.Unregistered")]
+struct Unregistered {
+    x: u32,
+}
+
+#[task(name = "test.objects.unregistered")]
+fn store_unregistered(ctx: &mut Context) -> TaskResult {
+    ctx.create(Unregistered { x: 1 })?;
+    Ok(())
+}
+
+struct ObjectsGame;
+
+impl App for ObjectsGame {
+    fn register(&self, types: &mut Types) {
+        TestGame.register(types);
+        types
+            .task::<Lifecycle>()
+            .task::<Names>()
+            .task::<Walk>()
+            .task::<Leak>()
+            .task::<StoreUnregistered>();
+    }
+}
+
+#[test]
+fn objects_are_created_read_written_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ObjectsGame, dir.path());
+    server.submit(Lifecycle {}).wait().unwrap();
+    let kept = server
+        .query(|ctx| Ok(ctx.get(ctx.lookup::<Counter>("kept")?)?.value()))
+        .unwrap();
+    assert_eq!(kept, 3);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn names_walk_in_order_and_see_the_tasks_own_bindings() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ObjectsGame, dir.path());
+    server.submit(Names {}).wait().unwrap();
+    let expect: Vec<String> = ["a", "b", "bb"].iter().map(|s| s.to_string()).collect();
+    let e = server.submit(Walk { expect }).wait().unwrap_err();
+    assert_eq!(e, TaskError::abort("rolled back on purpose"), "{e}");
+    // The walk's own changes were rolled back.
+    let stored = server
+        .query(|ctx| {
+            let mut names = Vec::new();
+            let mut after = None;
+            while let Some(n) = ctx.next_name(after.as_deref())? {
+                after = Some(n.clone());
+                names.push(n);
+            }
+            Ok(names)
+        })
+        .unwrap();
+    assert_eq!(stored, ["a", "b", "d"]);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_leaked_write_guard_aborts_instead_of_losing_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ObjectsGame, dir.path());
+    server
+        .submit(Bump {
+            name: "c".into(),
+            by: 1,
+        })
+        .wait()
+        .unwrap();
+    let c = server.query(|ctx| ctx.lookup::<Counter>("c")).unwrap();
+    let e = server.submit(Leak { counter: c }).wait().unwrap_err();
+    assert_eq!(e, TaskError::LeakedWrite { id: c.id() });
+    assert_eq!(counter(&server, "c"), Some(1));
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn unregistered_types_are_refused_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ObjectsGame, dir.path());
+    let e = server.submit(StoreUnregistered {}).wait().unwrap_err();
+    assert_eq!(
+        e,
+        TaskError::Unregistered {
+            type_name: "test.Unregistered"
+        }
+    );
+    let e = server
+        .query(|ctx| ctx.create(Counter { value: 1 }))
+        .unwrap_err();
+    assert_eq!(e, TaskError::abort("a query cannot write"));
+    server.shutdown().unwrap();
+}
+
+/// Knows tasks but not `Label`.
+struct ForgetsLabel;
+
+impl App for ForgetsLabel {
+    fn register(&self, types: &mut Types) {
+        types.object::<Counter>().task::<Bump>();
+    }
+}
+
+#[task(name = "test.objects.label")]
+fn make_label(ctx: &mut Context) -> TaskResult {
+    ctx.create(Label { text: "hi".into() })?;
+    Ok(())
+}
+
+struct WithLabel;
+
+impl App for WithLabel {
+    fn register(&self, types: &mut Types) {
+        types
+            .object::<Counter>()
+            .object::<Label>()
+            .task::<Bump>()
+            .task::<MakeLabel>();
+    }
+}
+
+#[test]
+fn a_stored_type_the_binary_does_not_know_is_a_startup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(WithLabel, dir.path());
+    server.submit(MakeLabel {}).wait().unwrap();
+    server.shutdown().unwrap();
+    let e = Server::builder(ForgetsLabel)
+        .config(config(dir.path()))
+        .start()
+        .unwrap_err();
+    assert!(
+        matches!(&e, StartError::UnknownStoredType { type_name, .. } if type_name == "test.Label"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("register it in App::register"),
+        "{e}"
+    );
+}
+
+/// Counts its own initializations in the store.
+struct CountsInits;
+
+impl App for CountsInits {
+    fn register(&self, types: &mut Types) {
+        TestGame.register(types);
+    }
+
+    fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
+        bump(ctx, "inits".into(), 1)
+    }
+}
+
+#[test]
+fn initialize_runs_once_per_store_not_per_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..3 {
+        let server = start(CountsInits, dir.path());
+        assert_eq!(counter(&server, "inits"), Some(1));
+        server.shutdown().unwrap();
+    }
+}
+
+struct FailsInit;
+
+impl App for FailsInit {
+    fn register(&self, types: &mut Types) {
+        TestGame.register(types);
+    }
+
+    fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
+        bump(ctx, "inits".into(), 1)?;
+        Err(TaskError::abort("world generation failed"))
+    }
+}
+
+#[test]
+fn a_failed_initialize_stores_nothing_and_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Server::builder(FailsInit)
+        .config(config(dir.path()))
+        .start()
+        .unwrap_err();
+    assert!(e.to_string().contains("world generation failed"), "{e}");
+    let server = start(CountsInits, dir.path());
+    assert_eq!(
+        counter(&server, "inits"),
+        Some(1),
+        "the failed run left nothing"
+    );
+    server.shutdown().unwrap();
+}
