@@ -386,7 +386,7 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
     let mut batch = Batch::new();
     own.fill(&mut batch);
     let seq = shared.store.commit(&batch)?;
-    shared.store.wait_durable(seq)?;
+    shared.store.wait_acknowledged(seq)?;
     for t in &own.new_types {
         shared.registry.mark_cataloged(t);
     }
