@@ -8,6 +8,8 @@
 //! problem at once, each at the tokens it is about. On error it emits the item unchanged,
 //! followed by the errors, so the rest of the crate still sees the names it declares.
 
+#![warn(missing_docs)]
+
 mod args;
 mod errors;
 mod item;

@@ -17,6 +17,8 @@
 //!
 //! See `ARCHITECTURE.md` for how the parts fit together.
 
+#![warn(missing_docs)]
+
 mod attempt;
 mod changes;
 mod clock;

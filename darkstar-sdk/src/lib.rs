@@ -24,6 +24,8 @@
 //! The SDK never names the runtime: a server (`darkstar-runtime`) implements
 //! [`Transaction`] and runs the tasks.
 
+#![warn(missing_docs)]
+
 mod app;
 mod context;
 mod error;

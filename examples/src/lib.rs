@@ -8,6 +8,8 @@
 //! | [`counter`] | state that survives a restart | `counter` |
 //! | [`bank`] | transfers between accounts, under load | `bank` |
 
+#![warn(missing_docs)]
+
 pub mod bank;
 pub mod cli;
 pub mod counter;
