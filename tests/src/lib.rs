@@ -3,6 +3,27 @@
 //! The book's chapters are included here as documentation so that `cargo test` compiles
 //! and runs every Rust example in them.
 
+#[doc = include_str!("../../book/src/getting-started.md")]
+pub mod book_getting_started {}
+
+#[doc = include_str!("../../book/src/managed-objects.md")]
+pub mod book_managed_objects {}
+
+#[doc = include_str!("../../book/src/tasks.md")]
+pub mod book_tasks {}
+
+#[doc = include_str!("../../book/src/scheduling.md")]
+pub mod book_scheduling {}
+
+#[doc = include_str!("../../book/src/configuration.md")]
+pub mod book_configuration {}
+
+#[doc = include_str!("../../book/src/metrics.md")]
+pub mod book_metrics {}
+
+#[doc = include_str!("../../book/src/macros.md")]
+pub mod book_macros {}
+
 #[doc = include_str!("../../book/src/store.md")]
 pub mod book_store {}
 
