@@ -98,12 +98,14 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is out of range.
-    #[error("configuration value `{field}` {reason}")]
+    #[error("configuration value `{field}` {reason}{}", origin.as_ref().map(|p| format!(" (in {})", p.display())).unwrap_or_default())]
     Invalid {
         /// The key.
         field: &'static str,
         /// What is wrong with it.
         reason: String,
+        /// The file it came from, if it came from one.
+        origin: Option<PathBuf>,
     },
 }
 
@@ -114,7 +116,14 @@ impl Config {
             path: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        config.validate()?;
+        config.validate().map_err(|e| match e {
+            ConfigError::Invalid { field, reason, .. } => ConfigError::Invalid {
+                field,
+                reason,
+                origin: Some(origin.to_owned()),
+            },
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -133,6 +142,7 @@ impl Config {
             Err(ConfigError::Invalid {
                 field,
                 reason: reason.to_owned(),
+                origin: None,
             })
         };
         if self.cores > 256 {
@@ -193,12 +203,21 @@ pub struct ServerArgs {
     /// Retryable failures before a task is rescheduled.
     #[arg(long, env = "DARKSTAR_MAX_ATTEMPTS")]
     pub max_attempts: Option<u32>,
+    /// Milliseconds before a task that keeps failing is tried again.
+    #[arg(long, env = "DARKSTAR_RESCHEDULE_AFTER_MS", value_name = "MS")]
+    pub reschedule_after_ms: Option<u64>,
     /// Most tasks per committed batch.
     #[arg(long, env = "DARKSTAR_MAX_BATCH")]
     pub max_batch: Option<usize>,
     /// Durability mode.
     #[arg(long, env = "DARKSTAR_DURABILITY", value_enum)]
     pub durability: Option<DurabilityMode>,
+    /// Sync interval under relaxed durability, in milliseconds.
+    #[arg(long, env = "DARKSTAR_RELAXED_SYNC_MS", value_name = "MS")]
+    pub relaxed_sync_ms: Option<u64>,
+    /// Size of the store's segment files, in MiB.
+    #[arg(long, env = "DARKSTAR_SEGMENT_SIZE_MIB", value_name = "MIB")]
+    pub segment_size_mib: Option<u32>,
     /// Address to serve Prometheus metrics on.
     #[arg(long, env = "DARKSTAR_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -227,8 +246,17 @@ impl ServerArgs {
         if let Some(v) = self.max_attempts {
             c.max_attempts = v;
         }
+        if let Some(v) = self.reschedule_after_ms {
+            c.reschedule_after_ms = v;
+        }
         if let Some(v) = self.max_batch {
             c.max_batch = v;
+        }
+        if let Some(v) = self.relaxed_sync_ms {
+            c.relaxed_sync_ms = v;
+        }
+        if let Some(v) = self.segment_size_mib {
+            c.segment_size_mib = v;
         }
         if let Some(v) = self.durability {
             c.durability = v;

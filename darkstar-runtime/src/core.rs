@@ -342,7 +342,7 @@ impl Core {
         if !matches!(own.tasks.get(&id), Some(TaskSlot::Removed)) {
             if header.period_ms > 0 {
                 let next = TaskHeader {
-                    due_ms: (header.due_ms + header.period_ms).max(now),
+                    due_ms: next_due(header.due_ms, header.period_ms, now),
                     ..header
                 };
                 own.tasks.insert(
@@ -563,9 +563,36 @@ impl Core {
     }
 }
 
+/// The next due time of a periodic task that was due at `due`: one period later, or, if
+/// it ran late by a period or more, the first time on its rhythm after `now` (missed runs
+/// are skipped, not run back to back).
+fn next_due(due: u64, period: u64, now: u64) -> u64 {
+    debug_assert!(period > 0);
+    let next = due + period;
+    if next > now {
+        return next;
+    }
+    let missed = (now - due) / period;
+    let next = due + (missed + 1) * period;
+    debug_assert!(next > now && (next - due) % period == 0);
+    next
+}
+
 fn key_text(object: Option<u64>) -> String {
     match object {
         Some(id) => format!("object {id}"),
         None => "a name or task".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_due;
+
+    #[test]
+    fn periodic_tasks_keep_their_rhythm_and_skip_missed_runs() {
+        assert_eq!(next_due(1000, 100, 1050), 1100);
+        assert_eq!(next_due(1000, 100, 1100), 1200);
+        assert_eq!(next_due(1000, 100, 1555), 1600);
     }
 }

@@ -27,6 +27,12 @@ pub enum StartError {
         /// The stored type name.
         type_name: String,
     },
+    /// Two registered types share one stable name, so they would read each other's data.
+    #[error(
+        "two registered types share the stable name `{0}`; give one of them another name with \
+         `name = \"...\"`"
+    )]
+    DuplicateTypeName(&'static str),
     /// A stored task record is damaged.
     #[error("stored task {id} is damaged: {reason}")]
     CorruptTask {

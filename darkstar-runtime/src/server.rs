@@ -138,6 +138,9 @@ impl Server {
         )?;
         let mut types = Types::new();
         app.register(&mut types);
+        if let Some(&name) = types.clashes().first() {
+            return Err(StartError::DuplicateTypeName(name));
+        }
         let registry = Registry::new(&types);
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
         let shared = Arc::new(Shared::new(
@@ -177,6 +180,10 @@ impl Server {
         } else {
             PoolPlacement::Unbound(cores)
         };
+        // Each executor reports once it runs: an executor that cannot start (io_uring
+        // missing, memlock limit too low) fails its thread before that, and `start` must
+        // fail rather than return a server that never runs a task.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<usize>();
         let threads = LocalExecutorPoolBuilder::new(placement)
             .name("darkstar-core")
             .on_all_shards(move || {
@@ -184,9 +191,25 @@ impl Server {
                     .lock()
                     .take()
                     .expect("one setup per executor");
-                async move { core::run(setup).await }
+                let ready = ready_tx.clone();
+                async move {
+                    let _ = ready.send(setup.index);
+                    drop(ready);
+                    core::run(setup).await
+                }
             })
             .map_err(|e| StartError::Executors(e.to_string()))?;
+        for _ in 0..cores {
+            if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+                shared.stop();
+                let reason = threads
+                    .join_all()
+                    .into_iter()
+                    .find_map(|r| r.err().map(|e| e.to_string()))
+                    .unwrap_or_else(|| "an executor did not start within 30 s".to_owned());
+                return Err(StartError::Executors(reason));
+            }
+        }
         info!(
             cores,
             dir = %config.data_dir.display(),

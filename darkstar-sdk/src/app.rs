@@ -1,5 +1,7 @@
 //! The application: its types and its one-time initialization.
 
+use std::any::TypeId;
+
 use crate::context::Context;
 use crate::error::TaskError;
 use crate::managed::Managed;
@@ -89,6 +91,8 @@ impl TaskType {
 pub struct Types {
     objects: Vec<ObjectType>,
     tasks: Vec<TaskType>,
+    ids: Vec<(&'static str, TypeId)>,
+    clashes: Vec<&'static str>,
 }
 
 impl Types {
@@ -97,20 +101,44 @@ impl Types {
         Types::default()
     }
 
-    /// Registers managed type `T`. Registering a type twice is harmless.
+    /// Registers managed type `T`. Registering a type twice is harmless; two types with
+    /// one stable name are a clash the server refuses to start with.
     pub fn object<T: Managed>(&mut self) -> &mut Types {
-        if !self.objects.iter().any(|o| o.name == T::TYPE_NAME) {
+        if self.first_time::<T>(T::TYPE_NAME) {
             self.objects.push(ObjectType { name: T::TYPE_NAME });
         }
         self
     }
 
-    /// Registers task type `T`. Registering a type twice is harmless.
+    /// Registers task type `T`. Registering a type twice is harmless; two types with one
+    /// stable name are a clash the server refuses to start with.
     pub fn task<T: Task>(&mut self) -> &mut Types {
-        if !self.tasks.iter().any(|t| t.name == T::TYPE_NAME) {
+        if self.first_time::<T>(T::TYPE_NAME) {
             self.tasks.push(TaskType::of::<T>());
         }
         self
+    }
+
+    /// Whether `name` is new; records a clash if another type already has it.
+    fn first_time<T: 'static>(&mut self, name: &'static str) -> bool {
+        let id = TypeId::of::<T>();
+        match self.ids.iter().find(|(n, _)| *n == name) {
+            Some(&(_, existing)) => {
+                if existing != id && !self.clashes.contains(&name) {
+                    self.clashes.push(name);
+                }
+                false
+            }
+            None => {
+                self.ids.push((name, id));
+                true
+            }
+        }
+    }
+
+    /// Stable names given to more than one registered type.
+    pub fn clashes(&self) -> &[&'static str] {
+        &self.clashes
     }
 
     /// The registered managed types.

@@ -69,11 +69,14 @@ impl<'t> Context<'t> {
     }
 
     /// Replaces an object's whole value. Fails with [`TaskError::NotFound`] if it does not
-    /// exist.
+    /// exist, and with [`TaskError::AlreadyWriting`] while a write guard on it is alive
+    /// (the guard would overwrite the new value when dropped).
     pub fn set<T: Managed>(&self, r: Ref<T>, value: T) -> Result<(), TaskError> {
         self.get(r)?;
-        self.tx
-            .write_object(r.id(), T::TYPE_NAME, encode(&value, T::TYPE_NAME)?)
+        let bytes = encode(&value, T::TYPE_NAME)?;
+        self.tx.begin_write(r.id())?;
+        self.tx.end_write(r.id(), T::TYPE_NAME, Ok(bytes));
+        Ok(())
     }
 
     /// Removes an object. References to it then find nothing. Fails with
@@ -130,7 +133,8 @@ impl<'t> Context<'t> {
         self.schedule_with(task, Duration::ZERO, None)
     }
 
-    /// Schedules `task` to run `delay` after this transaction commits.
+    /// Schedules `task` to run `delay` from now (wall-clock time), and never before this
+    /// transaction has committed.
     pub fn schedule_after<T: Task>(
         &self,
         task: T,
@@ -139,8 +143,9 @@ impl<'t> Context<'t> {
         self.schedule_with(task, delay, None)
     }
 
-    /// Schedules `task` to run `delay` after this transaction commits, then every `period`
-    /// until cancelled. Runs never overlap: a run is scheduled only once the previous one has
+    /// Schedules `task` to run `delay` from now (wall-clock time, and never before this
+    /// transaction has committed), then every `period` until cancelled. A run that is late
+    /// by a period or more skips the runs it missed and keeps the rhythm. Runs never overlap: a run is scheduled only once the previous one has
     /// committed. Fails with [`TaskError::Aborted`] if `period` is zero.
     pub fn schedule_periodic<T: Task>(
         &self,
