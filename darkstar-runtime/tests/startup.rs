@@ -31,7 +31,10 @@ fn two_types_with_one_stable_name_are_refused() {
         .config(config(dir.path()))
         .start()
         .unwrap_err();
-    assert!(matches!(e, StartError::DuplicateTypeName("test.Counter")), "{e}");
+    assert!(
+        matches!(e, StartError::DuplicateTypeName("test.Counter")),
+        "{e}"
+    );
 }
 
 #[test]

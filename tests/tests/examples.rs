@@ -64,7 +64,10 @@ fn timer_ticks_across_a_restart_and_stops_itself() {
     assert!(eventually(|| count(&server) >= 3));
     server.shutdown().unwrap();
     let server = start(app(), dir.path());
-    assert!(eventually(|| count(&server) == 10), "resumed and reached 10");
+    assert!(
+        eventually(|| count(&server) == 10),
+        "resumed and reached 10"
+    );
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(count(&server), 10, "cancelled itself at 10");
     let handle = server

@@ -47,8 +47,7 @@ fn metrics_are_served_for_prometheus() {
     let commits = text
         .lines()
         .find(|l| {
-            l.starts_with("darkstar_task_commits_total")
-                && l.contains("task=\"counter.increment\"")
+            l.starts_with("darkstar_task_commits_total") && l.contains("task=\"counter.increment\"")
         })
         .unwrap_or_else(|| panic!("no commit counter for counter.increment in:\n{text}"));
     assert!(commits.ends_with(" 5"), "{commits}");
