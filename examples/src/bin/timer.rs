@@ -16,7 +16,7 @@ struct Cli {
     /// Milliseconds between ticks (used when the store is created).
     #[arg(long, default_value_t = 500)]
     period_ms: u64,
-    /// Ticks before the timer cancels itself (0: never).
+    /// Ticks before the timer cancels itself (0: never; used when the store is created).
     #[arg(long, default_value_t = 0)]
     stop_after: u64,
     /// Stop after this many seconds (0: wait for Ctrl-C).
