@@ -61,7 +61,14 @@ pub(crate) fn attempt(
     let result = catch_unwind(AssertUnwindSafe(|| body(&mut Context::new(&txn))));
     let finished = txn.finish();
     let outcome = match result {
-        Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
+        Err(payload) => {
+            let message = panic_message(payload.as_ref());
+            // The payload is game data: its Drop may panic too.
+            if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                std::mem::forget(again);
+            }
+            Err(Failure::Panic(message))
+        }
         Ok(Err(e)) => Err(Failure::Error(e)),
         Ok(Ok(())) => match finished.failure {
             Some(e) => Err(Failure::Error(e)),

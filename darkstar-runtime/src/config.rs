@@ -148,8 +148,14 @@ impl Config {
         if self.cores > 256 {
             return bad("cores", "must be at most 256");
         }
-        if self.task_time_limit_ms == 0 {
-            return bad("task_time_limit_ms", "must be above 0");
+        if !(1..=3_600_000).contains(&self.task_time_limit_ms) {
+            return bad(
+                "task_time_limit_ms",
+                "must be between 1 and 3600000 (an hour)",
+            );
+        }
+        if self.reschedule_after_ms > 86_400_000 {
+            return bad("reschedule_after_ms", "must be at most 86400000 (a day)");
         }
         if self.max_attempts == 0 {
             return bad("max_attempts", "must be at least 1");

@@ -19,13 +19,16 @@ use tracing::{error, warn};
 
 use crate::attempt::{attempt, Failure};
 use crate::changes::{Changes, TaskSlot};
-use crate::clock::now_ms;
+use crate::clock::{millis, now_ms};
 use crate::job::{Job, Refs, Reply};
 use crate::metrics::CoreMetrics;
 use crate::record::TaskHeader;
 use crate::shared::Shared;
 use crate::stats::CoreCounters;
 use crate::timers::Timers;
+
+/// Times a submitted task is rescheduled for later before its submitter gets the error.
+const MAX_RESCHEDULES: u32 = 3;
 
 /// A job that ran successfully in the current batch.
 struct Ran {
@@ -70,6 +73,9 @@ pub(crate) async fn run(setup: CoreSetup) {
         overlay: Changes::default(),
         own: Changes::default(),
         ran: Vec::new(),
+        settled_on_commit: Vec::new(),
+        split: 0,
+        too_large: Vec::new(),
         done: done_tx,
     };
     core.main_loop().await;
@@ -94,8 +100,15 @@ async fn complete(shared: Arc<Shared>, done: LocalReceiver<Done>, commit_seconds
             shared.stop();
         }
         for reply in d.replies {
-            reply(result.clone());
+            answer(reply, result.clone());
         }
+    }
+}
+
+/// Calls a reply. A reply that panics is the caller's bug; it must not take the core down.
+fn answer(reply: Reply, result: Result<(), darkstar_sdk::TaskError>) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reply(result))).is_err() {
+        error!("a reply callback panicked");
     }
 }
 
@@ -113,6 +126,14 @@ struct Core {
     /// Reused change set for one task.
     own: Changes,
     ran: Vec<Ran>,
+    /// Jobs that failed for good, or stored jobs skipped, in the current batch: their
+    /// outcome rests on the batch's state, so they are settled only once it commits, and
+    /// run again if it conflicts.
+    settled_on_commit: Vec<(Job, Option<darkstar_sdk::TaskError>)>,
+    /// After a batch too large for one commit: the most jobs the next batch takes.
+    split: usize,
+    /// Stored tasks whose changes alone are too large to commit: their next run fails.
+    too_large: Vec<u64>,
     done: LocalSender<Done>,
 }
 
@@ -137,7 +158,10 @@ impl Core {
             self.metrics
                 .busy_us
                 .increment(started.elapsed().as_micros() as u64);
-            glommio::yield_if_needed().await;
+            // Let the completer send the replies of batches that are now durable: under
+            // sustained load the queue is never empty, and the executor's own preemption
+            // comes only every 100 ms.
+            futures_lite::future::yield_now().await;
         }
     }
 
@@ -194,7 +218,11 @@ impl Core {
         let snap = self.shared.store.snapshot();
         let mut overlay = std::mem::take(&mut self.overlay);
         debug_assert!(overlay.is_empty() && self.ran.is_empty());
-        let n = self.queue.len().min(self.shared.limits.max_batch);
+        let cap = match self.split {
+            0 => self.shared.limits.max_batch,
+            n => n,
+        };
+        let n = self.queue.len().min(cap);
         for _ in 0..n {
             let job = self.queue.pop_front().expect("n <= queue length");
             self.run_job(job, &snap, &mut overlay);
@@ -210,8 +238,12 @@ impl Core {
         } else {
             overlay.fill(&mut self.batch);
             match self.shared.store.commit(&self.batch) {
-                Ok(seq) => self.committed(seq, &overlay, started),
+                Ok(seq) => {
+                    self.split = 0;
+                    self.committed(seq, &overlay, started)
+                }
                 Err(CommitError::Conflict(key)) => self.conflicted(key),
+                Err(CommitError::Invalid(why)) => self.too_large(why),
                 Err(e) => self.failed(e),
             }
         }
@@ -246,9 +278,8 @@ impl Core {
                     Err(f) if f.is_retryable() => self.retry(Job::Submitted(s), index, &f),
                     Err(f) => {
                         self.give_up(index, &f);
-                        if let Some(reply) = s.reply {
-                            reply(Err(f.into_error()));
-                        }
+                        self.settled_on_commit
+                            .push((Job::Submitted(s), Some(f.into_error())));
                     }
                 }
                 own.clear();
@@ -274,7 +305,18 @@ impl Core {
         let (type_name, record, version): (&str, &[u8], Option<u64>) = match overlay.tasks.get(&id)
         {
             Some(TaskSlot::Put { type_name, record }) => (type_name, record.as_slice(), None),
-            Some(TaskSlot::Removed) => return,
+            Some(TaskSlot::Removed) => {
+                // Cancelled earlier in this batch: settled only if the batch commits.
+                self.settled_on_commit.push((
+                    Job::Stored {
+                        id,
+                        due_ms,
+                        attempts,
+                    },
+                    None,
+                ));
+                return;
+            }
             None => match snap.task(id) {
                 Some(rec) => (rec.type_name, rec.value, Some(rec.version)),
                 // Cancelled, or already run by an earlier timer entry.
@@ -292,6 +334,17 @@ impl Core {
         let now = now_ms();
         if header.due_ms > now {
             // Rescheduled since this timer was set; a later timer entry covers it.
+            if version.is_none() {
+                // ...by an earlier run in this batch, which may yet conflict.
+                self.settled_on_commit.push((
+                    Job::Stored {
+                        id,
+                        due_ms,
+                        attempts,
+                    },
+                    None,
+                ));
+            }
             return;
         }
         let Some((index, ty)) = self.shared.registry.task(type_name) else {
@@ -307,15 +360,25 @@ impl Core {
         owned.extend_from_slice(args);
         let args = owned;
         let own = std::mem::take(&mut self.own);
-        let (outcome, mut own) = attempt(
-            &self.shared,
-            self.shared.limits.time_limit,
-            snap,
-            overlay,
-            Some(id),
-            own,
-            |ctx| ty.run(&args, id, ctx),
-        );
+        let (outcome, mut own) = if let Some(at) = self.too_large.iter().position(|&t| t == id) {
+            self.too_large.swap_remove(at);
+            (
+                Err(Failure::Error(darkstar_sdk::TaskError::abort(
+                    "its changes are too large for one commit",
+                ))),
+                own,
+            )
+        } else {
+            attempt(
+                &self.shared,
+                self.shared.limits.time_limit,
+                snap,
+                overlay,
+                Some(id),
+                own,
+                |ctx| ty.run(&args, id, ctx),
+            )
+        };
         let job = Job::Stored {
             id,
             due_ms,
@@ -385,6 +448,21 @@ impl Core {
         }
         m.retries.increment(1);
         let limits = self.shared.limits;
+        if let Job::Submitted(s) = &mut job {
+            if s.attempts + 1 >= limits.max_attempts && s.rescheduled >= MAX_RESCHEDULES {
+                // A submitter is waiting: after a few rounds of rescheduling, it is told
+                // the last error rather than left waiting forever. (A stored task keeps
+                // its record and is retried for as long as it takes.)
+                let name = self.shared.registry.task_at(ty).name;
+                warn!(task = name, error = ?failure, "task keeps failing; giving up");
+                let error = match failure {
+                    Failure::Error(e) => e.clone(),
+                    Failure::Panic(p) => darkstar_sdk::TaskError::abort(p.clone()),
+                };
+                self.settled_on_commit.push((job, Some(error)));
+                return None;
+            }
+        }
         let attempts = job.attempts_mut()?;
         *attempts += 1;
         let now = now_ms();
@@ -399,8 +477,11 @@ impl Core {
             );
             m.rescheduled.increment(1);
             *attempts = 0;
+            if let Job::Submitted(s) = &mut job {
+                s.rescheduled += 1;
+            }
             self.timers
-                .delay(now + limits.reschedule_after.as_millis() as u64, job);
+                .delay(now.saturating_add(millis(limits.reschedule_after)), job);
             None
         } else if *attempts <= 2 {
             Some(job)
@@ -456,6 +537,15 @@ impl Core {
             if let Job::Submitted(s) = ran.job {
                 if let Some(reply) = s.reply {
                     replies.push(reply);
+                }
+            }
+        }
+        for (job, error) in self.settled_on_commit.drain(..) {
+            if let (Job::Submitted(s), Some(e)) = (job, error) {
+                if let Some(reply) = s.reply {
+                    replies.push(Box::new(move |r: Result<(), darkstar_sdk::TaskError>| {
+                        reply(r.and(Err(e)))
+                    }));
                 }
             }
         }
@@ -525,6 +615,43 @@ impl Core {
                 again.push(job);
             }
         }
+        again.extend(self.settled_on_commit.drain(..).map(|(job, _)| job));
+        for job in again.into_iter().rev() {
+            self.queue.push_front(job);
+        }
+    }
+
+    /// The batch cannot be stored in one commit: run it again in smaller batches; a job
+    /// too large on its own fails for good.
+    fn too_large(&mut self, why: String) {
+        let ran = std::mem::take(&mut self.ran);
+        let mut again: Vec<Job> = self.settled_on_commit.drain(..).map(|(j, _)| j).collect();
+        if ran.len() > 1 {
+            self.split = ran.len() / 2;
+            again.extend(ran.into_iter().map(|r| r.job));
+        } else {
+            self.split = 1;
+            for r in ran {
+                match r.job {
+                    Job::Submitted(s) => {
+                        if let Some(reply) = s.reply {
+                            answer(
+                                reply,
+                                Err(darkstar_sdk::TaskError::abort(format!(
+                                    "the task's changes cannot be committed: {why}"
+                                ))),
+                            );
+                        }
+                    }
+                    job @ Job::Stored { id, .. } => {
+                        self.too_large.push(id);
+                        again.push(job);
+                    }
+                    Job::Wake => {}
+                }
+            }
+        }
+        // `again` holds the settled jobs first, as they were queued before the ran ones...
         for job in again.into_iter().rev() {
             self.queue.push_front(job);
         }
@@ -533,12 +660,27 @@ impl Core {
     fn failed(&mut self, e: CommitError) {
         error!(error = %e, "commit failed; stopping");
         let reason = e.to_string();
+        for (job, _) in self.settled_on_commit.drain(..) {
+            if let Job::Submitted(s) = job {
+                if let Some(reply) = s.reply {
+                    answer(
+                        reply,
+                        Err(darkstar_sdk::TaskError::Unavailable {
+                            reason: reason.clone(),
+                        }),
+                    );
+                }
+            }
+        }
         for r in self.ran.drain(..) {
             if let Job::Submitted(s) = r.job {
                 if let Some(reply) = s.reply {
-                    reply(Err(darkstar_sdk::TaskError::Unavailable {
-                        reason: reason.clone(),
-                    }));
+                    answer(
+                        reply,
+                        Err(darkstar_sdk::TaskError::Unavailable {
+                            reason: reason.clone(),
+                        }),
+                    );
                 }
             }
         }
@@ -554,9 +696,12 @@ impl Core {
         for job in pending {
             if let Job::Submitted(s) = job {
                 if let Some(reply) = s.reply {
-                    reply(Err(darkstar_sdk::TaskError::Unavailable {
-                        reason: "the server is shutting down".to_owned(),
-                    }));
+                    answer(
+                        reply,
+                        Err(darkstar_sdk::TaskError::Unavailable {
+                            reason: "the server is shutting down".to_owned(),
+                        }),
+                    );
                 }
             }
         }
@@ -568,14 +713,12 @@ impl Core {
 /// are skipped, not run back to back).
 fn next_due(due: u64, period: u64, now: u64) -> u64 {
     debug_assert!(period > 0);
-    let next = due + period;
+    let next = due.saturating_add(period);
     if next > now {
         return next;
     }
     let missed = (now - due) / period;
-    let next = due + (missed + 1) * period;
-    debug_assert!(next > now && (next - due) % period == 0);
-    next
+    due.saturating_add((missed + 1).saturating_mul(period))
 }
 
 fn key_text(object: Option<u64>) -> String {

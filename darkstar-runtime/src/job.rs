@@ -4,8 +4,9 @@ use darkstar_sdk::TaskError;
 use rkyv::util::AlignedVec;
 use smallvec::SmallVec;
 
-/// Called once with a submitted task's outcome, after its commit is durable (or when it
-/// fails for good).
+/// Called once with a submitted task's outcome: after its commit is durable, or, if it
+/// failed for good, once the batch it failed in is durable (its failure may rest on what
+/// that batch read), or at once if it was refused before running.
 pub type Reply = Box<dyn FnOnce(Result<(), TaskError>) + Send>;
 
 /// Object ids a task refers to through its arguments.
@@ -20,6 +21,8 @@ pub(crate) struct Submitted {
     pub affinity: Option<u64>,
     pub reply: Option<Reply>,
     pub attempts: u32,
+    /// Times it was set aside for later after `max_attempts` failures in a row.
+    pub rescheduled: u32,
 }
 
 /// One unit of work for a core.

@@ -234,7 +234,8 @@ impl Server {
     }
 
     /// Runs `task` as soon as possible and calls `reply` with the outcome once its commit is
-    /// durable. `reply` runs on an executor thread: keep it short.
+    /// durable. `reply` runs on an executor thread (keep it short), or on the calling thread if
+    /// the task is refused at once (unregistered, or the server is stopping).
     pub fn submit_with<T: Task>(
         &self,
         task: T,
@@ -266,6 +267,7 @@ impl Server {
             affinity,
             reply: Some(reply),
             attempts: 0,
+            rescheduled: 0,
         });
         if let Err(Job::Submitted(s)) = self.shared.send(core, job) {
             if let Some(reply) = s.reply {

@@ -14,7 +14,7 @@ use darkstar_storage::{Snapshot, Store};
 use rkyv::util::AlignedVec;
 
 use crate::changes::{Changes, ObjectSlot, Scheduled, TaskSlot};
-use crate::clock::now_ms;
+use crate::clock::{millis, now_ms};
 use crate::names;
 use crate::record::TaskHeader;
 use crate::registry::Registry;
@@ -305,8 +305,8 @@ impl Transaction for TaskTxn<'_> {
         }
         let id = self.store.allocate_id();
         let header = TaskHeader {
-            due_ms: now_ms().saturating_add(task.delay.as_millis() as u64),
-            period_ms: task.period.map_or(0, |p| (p.as_millis() as u64).max(1)),
+            due_ms: now_ms().saturating_add(millis(task.delay)),
+            period_ms: task.period.map_or(0, |p| millis(p).max(1)),
             affinity: task.affinity,
         };
         let record = header.encode(&task.args);
