@@ -30,11 +30,13 @@ use crate::timers::Timers;
 /// Times a submitted task is rescheduled for later before its submitter gets the error.
 const MAX_RESCHEDULES: u32 = 3;
 
-/// A job that ran successfully in the current batch.
+/// A job whose changes are in the current batch.
 struct Ran {
     job: Job,
     /// Its type's index in the registry.
     ty: usize,
+    /// Whether it failed for good (a stored task whose record the batch still moves on).
+    failed: bool,
 }
 
 /// A committed batch waiting for durability.
@@ -273,6 +275,7 @@ impl Core {
                         self.ran.push(Ran {
                             job: Job::Submitted(s),
                             ty: index,
+                            failed: false,
                         });
                     }
                     Err(f) if f.is_retryable() => self.retry(Job::Submitted(s), index, &f),
@@ -384,6 +387,7 @@ impl Core {
             due_ms,
             attempts,
         };
+        let failed = outcome.is_err();
         match outcome {
             Err(f) if f.is_retryable() => {
                 own.clear();
@@ -427,7 +431,11 @@ impl Core {
         overlay.absorb(&mut own);
         own.clear();
         self.own = own;
-        self.ran.push(Ran { job, ty: index });
+        self.ran.push(Ran {
+            job,
+            ty: index,
+            failed,
+        });
     }
 
     /// A retryable failure: try again soon.
@@ -494,7 +502,6 @@ impl Core {
 
     /// A failure that retrying cannot fix: log it with the task's name and count it.
     fn give_up(&self, ty: usize, failure: &Failure) {
-        CoreCounters::add(&self.shared.counters[self.index].failed, 1);
         let name = self.shared.registry.task_at(ty).name;
         let m = &self.metrics.tasks[ty];
         match failure {
@@ -529,10 +536,17 @@ impl Core {
         }
         let mut replies = Vec::new();
         self.metrics.batch_tasks.record(self.ran.len() as f64);
-        let counters = &self.shared.counters[self.index];
-        CoreCounters::add(&counters.committed, self.ran.len() as u64);
-        CoreCounters::add(&counters.batches, 1);
+        CoreCounters::add(&self.shared.counters[self.index].batches, 1);
+        // Failures count once settled: a failure in a batch that conflicts runs again.
+        let mut failed = 0;
+        let mut ran_failed = 0;
+        let tasks = self.ran.len() as u64;
         for ran in self.ran.drain(..) {
+            if ran.failed {
+                failed += 1;
+                ran_failed += 1;
+                continue;
+            }
             self.metrics.tasks[ran.ty].commits.increment(1);
             if let Job::Submitted(s) = ran.job {
                 if let Some(reply) = s.reply {
@@ -541,6 +555,7 @@ impl Core {
             }
         }
         for (job, error) in self.settled_on_commit.drain(..) {
+            failed += u64::from(error.is_some());
             if let (Job::Submitted(s), Some(e)) = (job, error) {
                 if let Some(reply) = s.reply {
                     replies.push(Box::new(move |r: Result<(), darkstar_sdk::TaskError>| {
@@ -549,6 +564,9 @@ impl Core {
                 }
             }
         }
+        let counters = &self.shared.counters[self.index];
+        CoreCounters::add(&counters.failed, failed);
+        CoreCounters::add(&counters.committed, tasks - ran_failed);
         let _ = self.done.try_send(Done {
             seq,
             started,
