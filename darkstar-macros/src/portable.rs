@@ -319,3 +319,23 @@ fn type_arguments(path: &Path) -> impl Iterator<Item = &Type> {
             _ => None,
         })
 }
+
+/// Code that compiles only if every part in `parts` can be stored. Each call carries the
+/// span of the part it checks, so "cannot be stored" points into the user's type.
+pub fn persist_checks(parts: &[Type], cfgs: &[syn::Attribute]) -> proc_macro2::TokenStream {
+    if parts.is_empty() {
+        return proc_macro2::TokenStream::new();
+    }
+    let calls = parts.iter().map(|ty| {
+        quote::quote_spanned!(syn::spanned::Spanned::span(ty)=> ::darkstar_sdk::__private::assert_persist::<#ty>();)
+    });
+    quote::quote! {
+        #(#cfgs)*
+        const _: () = {
+            #[allow(dead_code)]
+            fn check() {
+                #(#calls)*
+            }
+        };
+    }
+}

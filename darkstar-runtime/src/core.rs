@@ -304,20 +304,18 @@ impl Core {
         snap: &Snapshot,
         overlay: &mut Changes,
     ) {
+        let this_job = || Job::Stored {
+            id,
+            due_ms,
+            attempts,
+        };
         // The record as this batch sees it: rewritten earlier in the batch, or stored.
         let (type_name, record, version): (&str, &[u8], Option<u64>) = match overlay.tasks.get(&id)
         {
             Some(TaskSlot::Put { type_name, record }) => (type_name, record.as_slice(), None),
             Some(TaskSlot::Removed) => {
                 // Cancelled earlier in this batch: settled only if the batch commits.
-                self.settled_on_commit.push((
-                    Job::Stored {
-                        id,
-                        due_ms,
-                        attempts,
-                    },
-                    None,
-                ));
+                self.settled_on_commit.push((this_job(), None));
                 return;
             }
             None => match snap.task(id) {
@@ -339,14 +337,7 @@ impl Core {
             // Rescheduled since this timer was set; a later timer entry covers it.
             if version.is_none() {
                 // ...by an earlier run in this batch, which may yet conflict.
-                self.settled_on_commit.push((
-                    Job::Stored {
-                        id,
-                        due_ms,
-                        attempts,
-                    },
-                    None,
-                ));
+                self.settled_on_commit.push((this_job(), None));
             }
             return;
         }
@@ -382,11 +373,7 @@ impl Core {
                 |ctx| ty.run(&args, id, ctx),
             )
         };
-        let job = Job::Stored {
-            id,
-            due_ms,
-            attempts,
-        };
+        let job = this_job();
         let failed = outcome.is_err();
         match outcome {
             Err(f) if f.is_retryable() => {

@@ -127,9 +127,9 @@ fn after(ctx: &mut Context, pin: Ref<Counter>, delay_secs: u64, name: String) ->
     Ok(())
 }
 
-struct ReviewGame;
+struct FailuresGame;
 
-impl App for ReviewGame {
+impl App for FailuresGame {
     fn register(&self, types: &mut Types) {
         TestGame.register(types);
         types
@@ -151,7 +151,7 @@ fn start_with(dir: &std::path::Path, f: impl FnOnce(&mut Config)) -> Server {
     let mut c = config(dir);
     c.task_time_limit_ms = 5000;
     f(&mut c);
-    Server::builder(ReviewGame)
+    Server::builder(FailuresGame)
         .config(c)
         .start()
         .expect("starts")
@@ -354,6 +354,10 @@ fn a_huge_period_saturates() {
     });
     let shutdown = server.shutdown();
     eprintln!("later: {later:?}; periodic runs: {runs:?}; shutdown: {shutdown:?}");
+    assert!(
+        first.is_ok(),
+        "the committed submission was refused: {first:?}"
+    );
     assert!(later.is_ok() && shutdown.is_ok(), "the core died");
     assert_eq!(runs.unwrap(), 1, "ran more than once");
 }
@@ -390,6 +394,10 @@ fn a_panicking_reply_does_not_stop_the_core() {
     let shutdown = rx.recv_timeout(Duration::from_secs(5));
     eprintln!("shutdown within 5 s: {shutdown:?}");
     assert!(matches!(later, Ok(Ok(()))), "the core died: {later:?}");
+    assert!(
+        matches!(shutdown, Ok(Ok(()))),
+        "shutdown failed: {shutdown:?}"
+    );
 }
 
 /// A delay whose millisecond count exceeds u64 saturates instead of wrapping.
@@ -431,7 +439,7 @@ fn bomb(_ctx: &mut Context) -> TaskResult {
 struct BombGame;
 impl App for BombGame {
     fn register(&self, types: &mut Types) {
-        ReviewGame.register(types);
+        FailuresGame.register(types);
         types.task::<Bomb>();
     }
 }
@@ -457,7 +465,9 @@ fn a_panic_payload_that_panics_when_dropped_is_contained() {
     let later = rx.recv_timeout(Duration::from_secs(3));
     let shutdown = server.shutdown();
     eprintln!("bomb: {r:?}; later: {later:?}; shutdown: {shutdown:?}");
+    assert!(r.is_err(), "a panicking task reported success");
     assert!(matches!(later, Ok(Ok(()))), "the core died");
+    assert!(shutdown.is_ok(), "an executor thread failed: {shutdown:?}");
 }
 
 #[task(name = "failures.after_max")]
@@ -475,7 +485,7 @@ fn after_max(ctx: &mut Context, pin: Ref<Counter>) -> TaskResult {
 struct MaxGame;
 impl App for MaxGame {
     fn register(&self, types: &mut Types) {
-        ReviewGame.register(types);
+        FailuresGame.register(types);
         types.task::<AfterMax>();
     }
 }

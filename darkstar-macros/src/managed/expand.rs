@@ -1,10 +1,9 @@
 //! The code `#[managed]` generates for a checked struct.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::parse_quote;
-use syn::spanned::Spanned;
 
 use super::parse::{Getter, Leaf, Managed};
 use crate::portable;
@@ -53,24 +52,7 @@ pub fn expand(managed: &Managed) -> TokenStream {
     };
 
     let parts = portable::stored_parts(&managed.stored_types);
-    let checks = if parts.is_empty() {
-        TokenStream::new()
-    } else {
-        // Each call carries the span of the part it checks, so "cannot be stored" points
-        // into the field's type.
-        let calls = parts.iter().map(
-            |ty| quote_spanned!(ty.span()=> ::darkstar_sdk::__private::assert_persist::<#ty>();),
-        );
-        quote! {
-            #(#cfgs)*
-            const _: () = {
-                #[allow(dead_code)]
-                fn check() {
-                    #(#calls)*
-                }
-            };
-        }
-    };
+    let checks = portable::persist_checks(&parts, cfgs);
 
     quote! {
         #item

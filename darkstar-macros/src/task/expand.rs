@@ -74,24 +74,7 @@ pub fn expand(task: &Task) -> TokenStream {
     };
 
     let parts = portable::stored_parts(args.iter().map(|arg| &arg.ty));
-    let checks = if parts.is_empty() {
-        TokenStream::new()
-    } else {
-        // Each call carries the span of the part it checks, so "cannot be stored" points
-        // there.
-        let calls = parts.iter().map(
-            |ty| quote_spanned!(ty.span()=> ::darkstar_sdk::__private::assert_persist::<#ty>();),
-        );
-        quote! {
-            #(#cfgs)*
-            const _: () = {
-                #[allow(dead_code)]
-                fn check() {
-                    #(#calls)*
-                }
-            };
-        }
-    };
+    let checks = portable::persist_checks(&parts, cfgs);
 
     quote! {
         #func
