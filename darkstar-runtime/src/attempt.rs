@@ -47,15 +47,7 @@ pub(crate) fn attempt(
     own: Changes,
     body: impl FnOnce(&mut Context<'_>) -> TaskResult,
 ) -> (Result<(), Failure>, Changes) {
-    let txn = TaskTxn::new(
-        snap,
-        batch,
-        &shared.store,
-        &shared.registry,
-        limit,
-        current,
-        own,
-    );
+    let txn = TaskTxn::new(snap, batch, shared, limit, current, own);
     // Game code may leave its own data half-changed when it panics; that data is dropped
     // with the transaction, so unwinding past it is safe.
     let result = catch_unwind(AssertUnwindSafe(|| body(&mut Context::new(&txn))));

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use darkstar_sdk::Delivery;
 use darkstar_storage::Batch;
 use hashbrown::HashMap;
 use rkyv::util::AlignedVec;
@@ -62,6 +63,8 @@ pub(crate) struct Changes {
     pub scheduled: Vec<Scheduled>,
     /// Managed types written here that the store's type catalog may not list yet.
     pub new_types: Vec<&'static str>,
+    /// What to send to clients once committed durably, in the order it was sent.
+    pub deliveries: Vec<Delivery>,
 }
 
 impl Changes {
@@ -87,6 +90,7 @@ impl Changes {
         self.reads.next_names.clear();
         self.scheduled.clear();
         self.new_types.clear();
+        self.deliveries.clear();
     }
 
     /// Moves `later` (a task that ran after everything here) on top of these changes.
@@ -112,6 +116,7 @@ impl Changes {
         }
         self.reads.next_names.append(&mut later.reads.next_names);
         self.scheduled.append(&mut later.scheduled);
+        self.deliveries.append(&mut later.deliveries);
         for t in later.new_types.drain(..) {
             if !self.new_types.contains(&t) {
                 self.new_types.push(t);

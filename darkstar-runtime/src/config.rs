@@ -12,6 +12,19 @@
 //! segment_size_mib = 64
 //! metrics_addr = "127.0.0.1:9100"
 //! log = "info"
+//!
+//! tcp_addr = "127.0.0.1:7400"  # client listeners; none by default
+//! ws_addr = "127.0.0.1:7401"
+//! login_mode = "password"      # or "development": anyone may log in, as anyone
+//! register_on_login = false    # password mode: unknown names become new accounts
+//! max_frame = 65536            # bytes, after the length prefix
+//! login_timeout_ms = 10000
+//! frame_timeout_ms = 10000     # a frame begun must be complete within this
+//! resume_window_ms = 30000     # how long a dropped client may resume its session
+//! session_queue_kib = 1024     # unacknowledged outgoing bytes before "too slow"
+//! session_window = 256         # client messages accepted before one is handled
+//! max_sessions = 100000
+//! network_threads = 1
 //! ```
 
 use std::net::SocketAddr;
@@ -29,6 +42,17 @@ pub enum DurabilityMode {
     Full,
     /// Commits are synced every `relaxed_sync_ms`; a crash may lose the last interval.
     Relaxed,
+}
+
+/// Who may log in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginMode {
+    /// Accounts with argon2-hashed passwords, kept in the data store (the default).
+    #[default]
+    Password,
+    /// Anyone, under any name, with any password. For development only.
+    Development,
 }
 
 /// Everything a server is configured with.
@@ -57,6 +81,33 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Log filter in `tracing` syntax (`info`, `darkstar_runtime=debug`); `RUST_LOG` wins.
     pub log: String,
+    /// Where clients connect over TCP; none by default.
+    pub tcp_addr: Option<SocketAddr>,
+    /// Where clients connect over WebSocket; none by default.
+    pub ws_addr: Option<SocketAddr>,
+    /// Who may log in.
+    pub login_mode: LoginMode,
+    /// In password mode, whether a login under an unknown name creates that account.
+    pub register_on_login: bool,
+    /// The largest frame a client may send, in bytes after the length prefix.
+    pub max_frame: u32,
+    /// A connection must log in (or resume) within this many milliseconds.
+    pub login_timeout_ms: u64,
+    /// A frame whose first bytes arrived must be complete within this many milliseconds.
+    pub frame_timeout_ms: u64,
+    /// How long a session whose connection dropped waits for its client to resume, in
+    /// milliseconds.
+    pub resume_window_ms: u32,
+    /// Unacknowledged bytes queued for one session before its client counts as too slow
+    /// and is disconnected, in KiB.
+    pub session_queue_kib: u32,
+    /// Client messages accepted from one session before the first of them is handled;
+    /// past this the server stops reading that connection.
+    pub session_window: u32,
+    /// Most sessions at once; further logins are refused.
+    pub max_sessions: u32,
+    /// Threads serving client connections.
+    pub network_threads: usize,
 }
 
 impl Default for Config {
@@ -73,6 +124,18 @@ impl Default for Config {
             segment_size_mib: 64,
             metrics_addr: None,
             log: "info".to_owned(),
+            tcp_addr: None,
+            ws_addr: None,
+            login_mode: LoginMode::Password,
+            register_on_login: false,
+            max_frame: darkstar_protocol::DEFAULT_MAX_FRAME,
+            login_timeout_ms: 10_000,
+            frame_timeout_ms: 10_000,
+            resume_window_ms: 30_000,
+            session_queue_kib: 1024,
+            session_window: 256,
+            max_sessions: 100_000,
+            network_threads: 1,
         }
     }
 }
@@ -172,6 +235,30 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return bad("data_dir", "must not be empty");
         }
+        if !(64..=(64 << 20)).contains(&self.max_frame) {
+            return bad("max_frame", "must be between 64 and 67108864 (64 MiB)");
+        }
+        if !(1..=3_600_000).contains(&self.login_timeout_ms) {
+            return bad("login_timeout_ms", "must be between 1 and 3600000");
+        }
+        if !(1..=3_600_000).contains(&self.frame_timeout_ms) {
+            return bad("frame_timeout_ms", "must be between 1 and 3600000");
+        }
+        if self.resume_window_ms > 86_400_000 {
+            return bad("resume_window_ms", "must be at most 86400000 (a day)");
+        }
+        if self.session_queue_kib == 0 {
+            return bad("session_queue_kib", "must be at least 1");
+        }
+        if !(1..=65_536).contains(&self.session_window) {
+            return bad("session_window", "must be between 1 and 65536");
+        }
+        if self.max_sessions == 0 {
+            return bad("max_sessions", "must be at least 1");
+        }
+        if !(1..=64).contains(&self.network_threads) {
+            return bad("network_threads", "must be between 1 and 64");
+        }
         Ok(())
     }
 
@@ -230,6 +317,42 @@ pub struct ServerArgs {
     /// Log filter.
     #[arg(long, env = "DARKSTAR_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// Address for TCP clients.
+    #[arg(long, env = "DARKSTAR_TCP_ADDR", value_name = "ADDR")]
+    pub tcp_addr: Option<SocketAddr>,
+    /// Address for WebSocket clients.
+    #[arg(long, env = "DARKSTAR_WS_ADDR", value_name = "ADDR")]
+    pub ws_addr: Option<SocketAddr>,
+    /// Who may log in.
+    #[arg(long, env = "DARKSTAR_LOGIN_MODE", value_enum)]
+    pub login_mode: Option<LoginMode>,
+    /// Create accounts on first login (password mode).
+    #[arg(long, env = "DARKSTAR_REGISTER_ON_LOGIN")]
+    pub register_on_login: Option<bool>,
+    /// Largest client frame, in bytes.
+    #[arg(long, env = "DARKSTAR_MAX_FRAME", value_name = "BYTES")]
+    pub max_frame: Option<u32>,
+    /// Login timeout in milliseconds.
+    #[arg(long, env = "DARKSTAR_LOGIN_TIMEOUT_MS", value_name = "MS")]
+    pub login_timeout_ms: Option<u64>,
+    /// Time to complete a frame, in milliseconds.
+    #[arg(long, env = "DARKSTAR_FRAME_TIMEOUT_MS", value_name = "MS")]
+    pub frame_timeout_ms: Option<u64>,
+    /// Reconnection window in milliseconds.
+    #[arg(long, env = "DARKSTAR_RESUME_WINDOW_MS", value_name = "MS")]
+    pub resume_window_ms: Option<u32>,
+    /// Outgoing queue bound per session, in KiB.
+    #[arg(long, env = "DARKSTAR_SESSION_QUEUE_KIB", value_name = "KIB")]
+    pub session_queue_kib: Option<u32>,
+    /// Client messages accepted ahead of handling, per session.
+    #[arg(long, env = "DARKSTAR_SESSION_WINDOW")]
+    pub session_window: Option<u32>,
+    /// Most sessions at once.
+    #[arg(long, env = "DARKSTAR_MAX_SESSIONS")]
+    pub max_sessions: Option<u32>,
+    /// Threads serving client connections.
+    #[arg(long, env = "DARKSTAR_NETWORK_THREADS")]
+    pub network_threads: Option<usize>,
 }
 
 impl ServerArgs {
@@ -272,6 +395,42 @@ impl ServerArgs {
         }
         if let Some(v) = &self.log {
             c.log = v.clone();
+        }
+        if let Some(v) = self.tcp_addr {
+            c.tcp_addr = Some(v);
+        }
+        if let Some(v) = self.ws_addr {
+            c.ws_addr = Some(v);
+        }
+        if let Some(v) = self.login_mode {
+            c.login_mode = v;
+        }
+        if let Some(v) = self.register_on_login {
+            c.register_on_login = v;
+        }
+        if let Some(v) = self.max_frame {
+            c.max_frame = v;
+        }
+        if let Some(v) = self.login_timeout_ms {
+            c.login_timeout_ms = v;
+        }
+        if let Some(v) = self.frame_timeout_ms {
+            c.frame_timeout_ms = v;
+        }
+        if let Some(v) = self.resume_window_ms {
+            c.resume_window_ms = v;
+        }
+        if let Some(v) = self.session_queue_kib {
+            c.session_queue_kib = v;
+        }
+        if let Some(v) = self.session_window {
+            c.session_window = v;
+        }
+        if let Some(v) = self.max_sessions {
+            c.max_sessions = v;
+        }
+        if let Some(v) = self.network_threads {
+            c.network_threads = v;
         }
         c.validate()?;
         Ok(c)

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use darkstar_sdk::hooks;
 use darkstar_storage::{Batch, CommitError, ConflictKey, Snapshot};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use metrics::Histogram;
@@ -23,6 +24,7 @@ use crate::clock::{millis, now_ms};
 use crate::job::{Job, Refs, Reply};
 use crate::metrics::CoreMetrics;
 use crate::record::TaskHeader;
+use crate::session::{session_key, SessionEvent, SessionJob};
 use crate::shared::Shared;
 use crate::stats::CoreCounters;
 use crate::timers::Timers;
@@ -32,6 +34,8 @@ const MAX_RESCHEDULES: u32 = 3;
 
 /// A job whose changes are in the current batch.
 struct Ran {
+    /// Its position in the batch: jobs that run again keep their order.
+    order: usize,
     job: Job,
     /// Its type's index in the registry.
     ty: usize,
@@ -76,6 +80,9 @@ pub(crate) async fn run(setup: CoreSetup) {
         own: Changes::default(),
         ran: Vec::new(),
         settled_on_commit: Vec::new(),
+        order: 0,
+        held: Vec::new(),
+        held_sessions: Vec::new(),
         split: 0,
         too_large: Vec::new(),
         done: done_tx,
@@ -100,6 +107,8 @@ async fn complete(shared: Arc<Shared>, done: LocalReceiver<Done>, commit_seconds
         if let Err(e) = &result {
             error!(error = %e, "the store failed while syncing; stopping");
             shared.stop();
+        } else {
+            shared.post.release(&shared, d.seq);
         }
         for reply in d.replies {
             answer(reply, result.clone());
@@ -131,7 +140,13 @@ struct Core {
     /// Jobs that failed for good, or stored jobs skipped, in the current batch: their
     /// outcome rests on the batch's state, so they are settled only once it commits, and
     /// run again if it conflicts.
-    settled_on_commit: Vec<(Job, Option<darkstar_sdk::TaskError>)>,
+    settled_on_commit: Vec<(usize, Job, Option<darkstar_sdk::TaskError>)>,
+    /// Position of the next job run in the current batch.
+    order: usize,
+    /// Session jobs waiting behind an earlier job of their session that must run again:
+    /// they go back to the front of the queue, in order, after the batch.
+    held: Vec<Job>,
+    held_sessions: Vec<u64>,
     /// After a batch too large for one commit: the most jobs the next batch takes.
     split: usize,
     /// Stored tasks whose changes alone are too large to commit: their next run fails.
@@ -225,10 +240,19 @@ impl Core {
             n => n,
         };
         let n = self.queue.len().min(cap);
+        self.order = 0;
         for _ in 0..n {
             let job = self.queue.pop_front().expect("n <= queue length");
             self.run_job(job, &snap, &mut overlay);
+            self.order += 1;
         }
+        // Held session jobs go first next time; jobs that run again after a conflict are
+        // put in front of them below, keeping each session's order.
+        for job in self.held.drain(..).rev() {
+            self.queue.push_front(job);
+        }
+        self.held_sessions.clear();
+        let mut deliveries = Some(std::mem::take(&mut overlay.deliveries));
         let writes = !(overlay.objects.is_empty()
             && overlay.names.is_empty()
             && overlay.tasks.is_empty()
@@ -236,10 +260,16 @@ impl Core {
         if !writes {
             // Read-only (or nothing ran): serializable at the snapshot. Replies still wait
             // until what they read is durable.
+            let deliveries = deliveries.take().unwrap_or_default();
+            self.shared.post.post(snap.seq(), deliveries);
             self.committed(snap.seq(), &overlay, started);
         } else {
             overlay.fill(&mut self.batch);
-            match self.shared.store.commit(&self.batch) {
+            let post = &self.shared.post;
+            let committed = self.shared.store.commit_with(&self.batch, |seq| {
+                post.post(seq, deliveries.take().unwrap_or_default())
+            });
+            match committed {
                 Ok(seq) => {
                     self.split = 0;
                     self.committed(seq, &overlay, started)
@@ -273,6 +303,7 @@ impl Core {
                     Ok(()) => {
                         overlay.absorb(&mut own);
                         self.ran.push(Ran {
+                            order: self.order,
                             job: Job::Submitted(s),
                             ty: index,
                             failed: false,
@@ -281,8 +312,11 @@ impl Core {
                     Err(f) if f.is_retryable() => self.retry(Job::Submitted(s), index, &f),
                     Err(f) => {
                         self.give_up(index, &f);
-                        self.settled_on_commit
-                            .push((Job::Submitted(s), Some(f.into_error())));
+                        self.settled_on_commit.push((
+                            self.order,
+                            Job::Submitted(s),
+                            Some(f.into_error()),
+                        ));
                     }
                 }
                 own.clear();
@@ -293,7 +327,91 @@ impl Core {
                 due_ms,
                 attempts,
             } => self.run_stored(id, due_ms, attempts, snap, overlay),
+            Job::Session(j) => self.run_session(j, snap, overlay),
         }
+    }
+
+    fn run_session(&mut self, mut j: SessionJob, snap: &Snapshot, overlay: &mut Changes) {
+        if self.held_sessions.contains(&j.session) {
+            self.held.push(Job::Session(j));
+            return;
+        }
+        let index = self.shared.registry.event_index(j.event.name());
+        let own = std::mem::take(&mut self.own);
+        let shared = &*self.shared;
+        let (outcome, mut own) = attempt(
+            shared,
+            shared.limits.time_limit,
+            snap,
+            overlay,
+            None,
+            own,
+            |ctx| match &j.event {
+                SessionEvent::Login { name } => {
+                    hooks::login(ctx, shared.app.as_ref(), &shared.types, j.session, name)
+                }
+                SessionEvent::Message { body } => {
+                    hooks::message(ctx, &shared.types, j.session, body)
+                }
+                SessionEvent::ChannelMessage { channel, body } => {
+                    hooks::channel_message(ctx, &shared.types, j.session, *channel, body)
+                }
+                SessionEvent::Disconnected { graceful } => {
+                    hooks::disconnected(ctx, &shared.types, j.session, *graceful)
+                }
+            },
+        );
+        match outcome {
+            Ok(()) => {
+                // The server's record of open sessions, so a restart can end them.
+                match &j.event {
+                    SessionEvent::Login { .. } => {
+                        own.names.insert(session_key(j.session), Some(j.session));
+                    }
+                    SessionEvent::Disconnected { .. } => {
+                        own.names.insert(session_key(j.session), None);
+                    }
+                    _ => {}
+                }
+                overlay.absorb(&mut own);
+                self.ran.push(Ran {
+                    order: self.order,
+                    job: Job::Session(j),
+                    ty: index,
+                    failed: false,
+                });
+            }
+            Err(f) if f.is_retryable() => {
+                let m = &self.metrics.tasks[index];
+                m.retries.increment(1);
+                match &f {
+                    Failure::Error(darkstar_sdk::TaskError::TimeLimit { .. }) => {
+                        m.time_limits.increment(1)
+                    }
+                    _ => m.conflicts.increment(1),
+                }
+                j.attempts += 1;
+                if j.attempts >= self.shared.limits.max_attempts {
+                    // Never set aside for later: the session's next messages wait for it.
+                    warn!(task = j.event.name(), session = j.session, error = ?f, "session task keeps failing; giving up");
+                    self.settled_on_commit.push((
+                        self.order,
+                        Job::Session(j),
+                        Some(f.into_error()),
+                    ));
+                } else {
+                    self.held_sessions.push(j.session);
+                    self.held.push(Job::Session(j));
+                }
+            }
+            Err(f) => {
+                self.give_up(index, &f);
+                self.settled_on_commit
+                    .push((self.order, Job::Session(j), Some(f.into_error())));
+            }
+        }
+        own.clear();
+        self.own = own;
     }
 
     fn run_stored(
@@ -315,7 +433,7 @@ impl Core {
             Some(TaskSlot::Put { type_name, record }) => (type_name, record.as_slice(), None),
             Some(TaskSlot::Removed) => {
                 // Cancelled earlier in this batch: settled only if the batch commits.
-                self.settled_on_commit.push((this_job(), None));
+                self.settled_on_commit.push((self.order, this_job(), None));
                 return;
             }
             None => match snap.task(id) {
@@ -337,7 +455,7 @@ impl Core {
             // Rescheduled since this timer was set; a later timer entry covers it.
             if version.is_none() {
                 // ...by an earlier run in this batch, which may yet conflict.
-                self.settled_on_commit.push((this_job(), None));
+                self.settled_on_commit.push((self.order, this_job(), None));
             }
             return;
         }
@@ -419,6 +537,7 @@ impl Core {
         own.clear();
         self.own = own;
         self.ran.push(Ran {
+            order: self.order,
             job,
             ty: index,
             failed,
@@ -448,13 +567,13 @@ impl Core {
                 // A submitter is waiting: after a few rounds of rescheduling, it is told
                 // the last error rather than left waiting forever. (A stored task keeps
                 // its record and is retried for as long as it takes.)
-                let name = self.shared.registry.task_at(ty).name;
+                let name = self.shared.registry.name_at(ty);
                 warn!(task = name, error = ?failure, "task keeps failing; giving up");
                 let error = match failure {
                     Failure::Error(e) => e.clone(),
                     Failure::Panic(p) => darkstar_sdk::TaskError::abort(p.clone()),
                 };
-                self.settled_on_commit.push((job, Some(error)));
+                self.settled_on_commit.push((self.order, job, Some(error)));
                 return None;
             }
         }
@@ -462,7 +581,7 @@ impl Core {
         *attempts += 1;
         let now = now_ms();
         if *attempts >= limits.max_attempts {
-            let name = self.shared.registry.task_at(ty).name;
+            let name = self.shared.registry.name_at(ty);
             warn!(
                 task = name,
                 attempts = *attempts,
@@ -489,9 +608,11 @@ impl Core {
 
     /// A failure that retrying cannot fix: log it with the task's name and count it.
     fn give_up(&self, ty: usize, failure: &Failure) {
-        let name = self.shared.registry.task_at(ty).name;
+        let name = self.shared.registry.name_at(ty);
         let m = &self.metrics.tasks[ty];
         match failure {
+            // A refused login is the game's answer, not a failure.
+            Failure::Error(darkstar_sdk::TaskError::Refused { .. }) => {}
             Failure::Panic(message) => {
                 m.panics.increment(1);
                 error!(task = name, panic = %message, "task panicked; its transaction was rolled back");
@@ -535,20 +656,16 @@ impl Core {
                 continue;
             }
             self.metrics.tasks[ran.ty].commits.increment(1);
-            if let Job::Submitted(s) = ran.job {
-                if let Some(reply) = s.reply {
-                    replies.push(reply);
-                }
+            if let Some(reply) = ran.job.take_reply() {
+                replies.push(reply);
             }
         }
-        for (job, error) in self.settled_on_commit.drain(..) {
+        for (_, job, error) in self.settled_on_commit.drain(..) {
             failed += u64::from(error.is_some());
-            if let (Job::Submitted(s), Some(e)) = (job, error) {
-                if let Some(reply) = s.reply {
-                    replies.push(Box::new(move |r: Result<(), darkstar_sdk::TaskError>| {
-                        reply(r.and(Err(e)))
-                    }));
-                }
+            if let (Some(reply), Some(e)) = (job.take_reply(), error) {
+                replies.push(Box::new(move |r: Result<(), darkstar_sdk::TaskError>| {
+                    reply(r.and(Err(e)))
+                }));
             }
         }
         let counters = &self.shared.counters[self.index];
@@ -591,10 +708,19 @@ impl Core {
         });
         let mut again = Vec::with_capacity(ran.len());
         for r in ran {
+            if let Job::Session(mut j) = r.job {
+                // A session's jobs keep their core and their order: run again at once.
+                let m = &self.metrics.tasks[r.ty];
+                m.conflicts.increment(1);
+                m.retries.increment(1);
+                j.attempts += 1;
+                again.push((r.order, Job::Session(j)));
+                continue;
+            }
             let refs = refs_of(&r.job);
             let blamed = object.is_none_or(|x| refs.contains(&x) || refs.is_empty());
             if !blamed {
-                again.push(r.job);
+                again.push((r.order, r.job));
                 continue;
             }
             let affinity = match &r.job {
@@ -614,14 +740,24 @@ impl Core {
                     *a += 1;
                 }
                 if let Err(job) = self.shared.send(target, job) {
-                    again.push(job);
+                    again.push((r.order, job));
                 }
             } else if let Some(job) = self.backoff(r.job, r.ty, &failure) {
-                again.push(job);
+                again.push((r.order, job));
             }
         }
-        again.extend(self.settled_on_commit.drain(..).map(|(job, _)| job));
-        for job in again.into_iter().rev() {
+        again.extend(
+            self.settled_on_commit
+                .drain(..)
+                .map(|(order, job, _)| (order, job)),
+        );
+        self.requeue_in_order(again);
+    }
+
+    /// Puts jobs of the batch back at the front of the queue, in the order they ran.
+    fn requeue_in_order(&mut self, mut again: Vec<(usize, Job)>) {
+        again.sort_by_key(|(order, _)| *order);
+        for (_, job) in again.into_iter().rev() {
             self.queue.push_front(job);
         }
     }
@@ -630,16 +766,24 @@ impl Core {
     /// too large on its own fails for good.
     fn too_large(&mut self, why: String) {
         let ran = std::mem::take(&mut self.ran);
-        let mut again: Vec<Job> = self.settled_on_commit.drain(..).map(|(j, _)| j).collect();
+        let mut again: Vec<(usize, Job)> = self
+            .settled_on_commit
+            .drain(..)
+            .map(|(order, job, _)| (order, job))
+            .collect();
         if ran.len() > 1 {
             self.split = ran.len() / 2;
-            again.extend(ran.into_iter().map(|r| r.job));
+            again.extend(ran.into_iter().map(|r| (r.order, r.job)));
         } else {
             self.split = 1;
             for r in ran {
                 match r.job {
-                    Job::Submitted(s) => {
-                        if let Some(reply) = s.reply {
+                    job @ Job::Stored { id, .. } => {
+                        self.too_large.push(id);
+                        again.push((r.order, job));
+                    }
+                    job => {
+                        if let Some(reply) = job.take_reply() {
                             answer(
                                 reply,
                                 Err(darkstar_sdk::TaskError::abort(format!(
@@ -648,45 +792,28 @@ impl Core {
                             );
                         }
                     }
-                    job @ Job::Stored { id, .. } => {
-                        self.too_large.push(id);
-                        again.push(job);
-                    }
-                    Job::Wake => {}
                 }
             }
         }
-        // `again` holds the settled jobs first, as they were queued before the ran ones...
-        for job in again.into_iter().rev() {
-            self.queue.push_front(job);
-        }
+        self.requeue_in_order(again);
     }
 
     fn failed(&mut self, e: CommitError) {
         error!(error = %e, "commit failed; stopping");
         let reason = e.to_string();
-        for (job, _) in self.settled_on_commit.drain(..) {
-            if let Job::Submitted(s) = job {
-                if let Some(reply) = s.reply {
-                    answer(
-                        reply,
-                        Err(darkstar_sdk::TaskError::Unavailable {
-                            reason: reason.clone(),
-                        }),
-                    );
-                }
-            }
-        }
-        for r in self.ran.drain(..) {
-            if let Job::Submitted(s) = r.job {
-                if let Some(reply) = s.reply {
-                    answer(
-                        reply,
-                        Err(darkstar_sdk::TaskError::Unavailable {
-                            reason: reason.clone(),
-                        }),
-                    );
-                }
+        let jobs = self
+            .settled_on_commit
+            .drain(..)
+            .map(|(_, job, _)| job)
+            .chain(self.ran.drain(..).map(|r| r.job));
+        for job in jobs {
+            if let Some(reply) = job.take_reply() {
+                answer(
+                    reply,
+                    Err(darkstar_sdk::TaskError::Unavailable {
+                        reason: reason.clone(),
+                    }),
+                );
             }
         }
         self.shared.stop();
@@ -698,9 +825,10 @@ impl Core {
         let mut pending: Vec<Job> = self.queue.drain(..).collect();
         pending.extend(self.timers.drain_delayed());
         pending.extend(self.inbox.try_iter());
+        pending.append(&mut self.held);
         for job in pending {
-            if let Job::Submitted(s) = job {
-                if let Some(reply) = s.reply {
+            {
+                if let Some(reply) = job.take_reply() {
                     answer(
                         reply,
                         Err(darkstar_sdk::TaskError::Unavailable {

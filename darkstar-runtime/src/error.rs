@@ -56,6 +56,9 @@ pub enum StartError {
     /// The executor threads could not start.
     #[error("cannot start the executors: {0}")]
     Executors(String),
+    /// The client listeners could not start (an address in use, for instance).
+    #[error("{0}")]
+    Network(String),
 }
 
 /// Why a shutdown was not clean.

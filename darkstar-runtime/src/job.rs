@@ -4,6 +4,8 @@ use darkstar_sdk::TaskError;
 use rkyv::util::AlignedVec;
 use smallvec::SmallVec;
 
+use crate::session::SessionJob;
+
 /// Called once with a submitted task's outcome: after its commit is durable, or, if it
 /// failed for good, once the batch it failed in is durable (its failure may rest on what
 /// that batch read), or at once if it was refused before running.
@@ -34,6 +36,8 @@ pub(crate) enum Job {
         due_ms: u64,
         attempts: u32,
     },
+    /// A session event: a login, a client message, a disconnection.
+    Session(SessionJob),
     /// Nothing: wakes an idle core (to notice shutdown).
     Wake,
 }
@@ -44,7 +48,17 @@ impl Job {
         match self {
             Job::Submitted(s) => Some(&mut s.attempts),
             Job::Stored { attempts, .. } => Some(attempts),
+            Job::Session(j) => Some(&mut j.attempts),
             Job::Wake => None,
+        }
+    }
+
+    /// Whoever waits for the job's outcome, if anyone.
+    pub fn take_reply(self) -> Option<Reply> {
+        match self {
+            Job::Submitted(s) => s.reply,
+            Job::Session(j) => j.reply,
+            Job::Stored { .. } | Job::Wake => None,
         }
     }
 }

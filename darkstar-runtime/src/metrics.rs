@@ -10,6 +10,12 @@
 //! | `darkstar_batch_tasks` | histogram | (tasks committed per batch) |
 //! | `darkstar_core_busy_microseconds_total` | counter | `core` (time spent running batches) |
 //! | `darkstar_timers` | gauge | `core` |
+//! | `darkstar_sessions` | gauge | (live sessions) |
+//! | `darkstar_connections_total` | counter | `transport` = `tcp`, `websocket` |
+//! | `darkstar_logins_total` | counter | `outcome` = `accepted`, `refused`, `failed` |
+//! | `darkstar_disconnects_total` | counter | `reason` (the protocol's reason names) |
+//! | `darkstar_frames_received_total` | counter | |
+//! | `darkstar_frames_sent_total` | counter | |
 //!
 //! Handles are created once per core and task type, so recording costs an atomic add.
 
@@ -95,9 +101,9 @@ impl CoreMetrics {
         let core = core.to_string();
         CoreMetrics {
             tasks: registry
-                .tasks()
+                .names()
                 .iter()
-                .map(|t| TaskMetrics::new(t.name))
+                .map(|&name| TaskMetrics::new(name))
                 .collect(),
             commit_seconds: histogram!("darkstar_commit_seconds"),
             batch_tasks: histogram!("darkstar_batch_tasks"),
@@ -105,4 +111,45 @@ impl CoreMetrics {
             timers: gauge!("darkstar_timers", "core" => core),
         }
     }
+}
+
+/// Counts a session's end, by reason, and updates the session gauge.
+pub(crate) fn session_ended(reason: darkstar_protocol::DisconnectReason) {
+    counter!("darkstar_disconnects_total", "reason" => reason.name()).increment(1);
+    gauge!("darkstar_sessions").decrement(1.0);
+}
+
+/// Counts a connection closed before it carried a session.
+pub(crate) fn connection_refused(reason: darkstar_protocol::DisconnectReason) {
+    counter!("darkstar_disconnects_total", "reason" => reason.name()).increment(1);
+}
+
+/// Counts a session opened.
+pub(crate) fn session_started() {
+    gauge!("darkstar_sessions").increment(1.0);
+}
+
+/// Network counters, created once per connection.
+pub(crate) struct NetMetrics {
+    pub frames_in: Counter,
+    pub frames_out: Counter,
+}
+
+impl NetMetrics {
+    pub fn new() -> NetMetrics {
+        NetMetrics {
+            frames_in: counter!("darkstar_frames_received_total"),
+            frames_out: counter!("darkstar_frames_sent_total"),
+        }
+    }
+}
+
+/// Counts a connection accepted on `transport`.
+pub(crate) fn connection_accepted(transport: &'static str) {
+    counter!("darkstar_connections_total", "transport" => transport).increment(1);
+}
+
+/// Counts a login by outcome.
+pub(crate) fn login(outcome: &'static str) {
+    counter!("darkstar_logins_total", "outcome" => outcome).increment(1);
 }

@@ -1,7 +1,8 @@
 //! How names are laid out in the store: the game's names and the server's own never mix.
 //!
 //! Every name the game binds is stored as `u/` + name; the server's bookkeeping lives
-//! under `s/` (`s/initialized`, `s/type/<type name>`). A game walking its names in order
+//! under `s/` (`s/initialized`, `s/type/<type name>`, `s/session/<id>`), and channel
+//! names under `c/`. A game walking its names in order
 //! therefore never sees the server's.
 
 use darkstar_sdk::TaskError;
@@ -14,6 +15,15 @@ pub(crate) const INITIALIZED: &str = "s/initialized";
 pub(crate) const TYPE_PREFIX: &str = "s/type/";
 /// The longest name a game may bind, in bytes.
 pub(crate) const MAX_NAME: usize = 1024;
+
+/// Prefix of channel names.
+pub(crate) const CHANNEL: &str = "c/";
+
+/// The stored key of channel `name`, or why it cannot be one.
+pub(crate) fn channel_key(name: &str) -> Result<String, TaskError> {
+    let key = user_key(name)?;
+    Ok(format!("{CHANNEL}{}", &key[USER.len()..]))
+}
 
 /// The stored key of the game's `name`, or why it cannot be bound.
 pub(crate) fn user_key(name: &str) -> Result<String, TaskError> {

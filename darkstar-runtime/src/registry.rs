@@ -17,6 +17,8 @@ pub(crate) struct ObjectEntry {
 #[derive(Debug)]
 pub(crate) struct Registry {
     tasks: Vec<TaskType>,
+    /// Task names by index: the app's tasks, then the session events.
+    names: Vec<&'static str>,
     task_index: HashMap<&'static str, usize>,
     objects: HashMap<&'static str, ObjectEntry>,
 }
@@ -25,6 +27,11 @@ impl Registry {
     pub fn new(types: &Types) -> Registry {
         let tasks = types.tasks().to_vec();
         let task_index = tasks.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
+        let names = tasks
+            .iter()
+            .map(|t| t.name)
+            .chain(crate::session::EVENT_NAMES)
+            .collect();
         let objects = types
             .objects()
             .iter()
@@ -40,6 +47,7 @@ impl Registry {
             .collect();
         Registry {
             tasks,
+            names,
             task_index,
             objects,
         }
@@ -56,9 +64,23 @@ impl Registry {
         &self.tasks[index]
     }
 
-    /// Every registered task type, in index order.
-    pub fn tasks(&self) -> &[TaskType] {
-        &self.tasks
+    /// The name of task number `index` (an app task or a session event).
+    pub fn name_at(&self, index: usize) -> &'static str {
+        self.names[index]
+    }
+
+    /// Every task name with an index, app tasks first.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// The index of session event `name`.
+    pub fn event_index(&self, name: &str) -> usize {
+        let at = crate::session::EVENT_NAMES
+            .iter()
+            .position(|&n| n == name)
+            .expect("a session event name");
+        self.tasks.len() + at
     }
 
     /// Managed type `name`.

@@ -12,14 +12,16 @@ use tracing::info;
 
 use crate::attempt::attempt;
 use crate::changes::Changes;
-use crate::config::{Config, DurabilityMode};
+use crate::config::{Config, DurabilityMode, LoginMode};
 use crate::core::{self, CoreSetup};
 use crate::error::{ShutdownError, StartError};
 use crate::job::{Job, Refs, Reply, Submitted};
 use crate::names;
+use crate::net::{Account, Accounts, Authenticator, DevelopmentAuthenticator, Network};
 use crate::placement::Placement;
 use crate::record::TaskHeader;
 use crate::registry::Registry;
+use crate::session::{SessionEvent, SESSION_PREFIX};
 use crate::shared::{Limits, Shared};
 use crate::stats::RuntimeStats;
 
@@ -31,6 +33,7 @@ const NO_LIMIT: Duration = Duration::from_secs(24 * 3600);
 pub struct ServerBuilder {
     app: Arc<dyn App>,
     config: Config,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl ServerBuilder {
@@ -52,10 +55,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Replaces the configured login check (`login_mode`) with `authenticator`.
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> ServerBuilder {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
     /// Opens the store, runs `initialize` if this store never ran it, loads the stored
-    /// tasks and starts one executor per core.
+    /// tasks, starts one executor per core, ends the sessions a previous run left open,
+    /// and starts the client listeners.
     pub fn start(self) -> Result<Server, StartError> {
-        Server::start(self.app, self.config)
+        Server::start(self.app, self.config, self.authenticator)
     }
 }
 
@@ -63,6 +73,8 @@ impl ServerBuilder {
 pub struct Server {
     shared: Arc<Shared>,
     threads: Option<PoolThreadHandles<()>>,
+    network: Network,
+    accounts: Accounts,
     cores: usize,
 }
 
@@ -113,10 +125,15 @@ impl Server {
         ServerBuilder {
             app: Arc::new(app),
             config: Config::default(),
+            authenticator: None,
         }
     }
 
-    fn start(app: Arc<dyn App>, config: Config) -> Result<Server, StartError> {
+    fn start(
+        app: Arc<dyn App>,
+        config: Config,
+        authenticator: Option<Arc<dyn Authenticator>>,
+    ) -> Result<Server, StartError> {
         config.validate()?;
         if let Some(addr) = config.metrics_addr {
             crate::metrics::serve_prometheus(addr)?;
@@ -138,6 +155,7 @@ impl Server {
         )?;
         let mut types = Types::new();
         app.register(&mut types);
+        types.object::<Account>();
         if let Some(&name) = types.clashes().first() {
             return Err(StartError::DuplicateTypeName(name));
         }
@@ -146,6 +164,8 @@ impl Server {
         let shared = Arc::new(Shared::new(
             store,
             registry,
+            app.clone(),
+            types,
             Placement::new(cores),
             senders,
             Limits {
@@ -210,17 +230,28 @@ impl Server {
                 return Err(StartError::Executors(reason));
             }
         }
+        let stale = end_stale_sessions(&shared);
+        let accounts = Accounts::new(shared.clone(), config.register_on_login);
+        let authenticator = authenticator.unwrap_or_else(|| match config.login_mode {
+            LoginMode::Password => Arc::new(accounts.clone()),
+            LoginMode::Development => Arc::new(DevelopmentAuthenticator),
+        });
+        let mut server = Server {
+            shared: shared.clone(),
+            threads: Some(threads),
+            network: Network::default(),
+            accounts,
+            cores,
+        };
+        server.network = Network::start(shared, &config, authenticator)?;
         info!(
             cores,
             dir = %config.data_dir.display(),
             stored_tasks = total,
+            stale_sessions = stale,
             "server started"
         );
-        Ok(Server {
-            shared,
-            threads: Some(threads),
-            cores,
-        })
+        Ok(server)
     }
 
     /// Runs `task` as soon as possible, outside any transaction (as a client request would);
@@ -276,6 +307,27 @@ impl Server {
                 }));
             }
         }
+    }
+
+    /// The address TCP clients connect to, if the server listens for them (with port 0 in
+    /// the configuration, the port the system chose).
+    pub fn tcp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.network.tcp_addr
+    }
+
+    /// The address WebSocket clients connect to, if the server listens for them.
+    pub fn ws_addr(&self) -> Option<std::net::SocketAddr> {
+        self.network.ws_addr
+    }
+
+    /// The password accounts kept in the store: the admin path to create them.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The number of live sessions.
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.len()
     }
 
     /// The placement table, to move affinity slots between cores.
@@ -349,6 +401,7 @@ impl Server {
         let Some(threads) = self.threads.take() else {
             return Ok(());
         };
+        self.network.stop(&self.shared);
         self.shared.stop();
         let mut result = Ok(());
         for r in threads.join_all() {
@@ -366,6 +419,27 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+/// Ends the sessions a previous run left open (their clients are gone): each listener hears
+/// `disconnected(graceful = false)`. Returns how many.
+fn end_stale_sessions(shared: &Shared) -> usize {
+    let snap = shared.store.snapshot();
+    let mut after = SESSION_PREFIX.to_owned();
+    let mut n = 0;
+    while let Some((key, binding)) = snap.next_name(Some(&after)) {
+        if !key.starts_with(SESSION_PREFIX) {
+            break;
+        }
+        shared.submit_session(
+            binding.id,
+            SessionEvent::Disconnected { graceful: false },
+            None,
+        );
+        n += 1;
+        after = key;
+    }
+    n
 }
 
 /// Every managed type the store has ever held must be registered.

@@ -3,11 +3,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use darkstar_protocol::DisconnectReason;
+use darkstar_sdk::{App, Types};
 use darkstar_storage::Store;
 
-use crate::job::Job;
+use crate::job::{Job, Reply};
 use crate::placement::Placement;
 use crate::registry::Registry;
+use crate::session::{PostOffice, SessionEvent, SessionJob, SessionTable};
 use crate::stats::CoreCounters;
 
 /// How tasks are run and retried.
@@ -23,10 +28,15 @@ pub(crate) struct Limits {
     pub max_batch: usize,
 }
 
-/// The server's state, shared by its cores and its handle.
+/// The server's state, shared by its cores, its network threads and its handle.
 pub(crate) struct Shared {
     pub store: Store,
     pub registry: Registry,
+    pub app: Arc<dyn App>,
+    /// What the app registered, for the session hooks.
+    pub types: Types,
+    pub sessions: SessionTable,
+    pub post: PostOffice,
     pub placement: Placement,
     pub inboxes: Vec<flume::Sender<Job>>,
     pub limits: Limits,
@@ -36,9 +46,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         registry: Registry,
+        app: Arc<dyn App>,
+        types: Types,
         placement: Placement,
         inboxes: Vec<flume::Sender<Job>>,
         limits: Limits,
@@ -48,6 +61,10 @@ impl Shared {
         Shared {
             store,
             registry,
+            app,
+            types,
+            sessions: SessionTable::default(),
+            post: PostOffice::default(),
             placement,
             inboxes,
             limits,
@@ -72,5 +89,39 @@ impl Shared {
     /// Hands `job` to core `core`. Returns the job if that core has exited.
     pub fn send(&self, core: usize, job: Job) -> Result<(), Job> {
         self.inboxes[core].send(job).map_err(|e| e.into_inner())
+    }
+
+    /// Hands a session event to the session's core. Every event of one session goes to
+    /// the same core (by its affinity slot, not by hot objects), so they run in order.
+    pub fn submit_session(&self, session: u64, event: SessionEvent, reply: Option<Reply>) {
+        let core = self.placement.route(Some(session), &[]);
+        let job = Job::Session(SessionJob {
+            session,
+            event,
+            reply,
+            attempts: 0,
+        });
+        if let Err(Job::Session(j)) = self.send(core, job) {
+            if let Some(reply) = j.reply {
+                reply(Err(darkstar_sdk::TaskError::Unavailable {
+                    reason: "the server stopped".to_owned(),
+                }));
+            }
+        }
+    }
+
+    /// Ends a live session (once, whoever asks first): its connection is told `reason`,
+    /// and its listener hears `disconnected(graceful)`.
+    pub fn end_session(&self, session: u64, reason: DisconnectReason, text: &str, graceful: bool) {
+        let Some(link) = self.sessions.get(session) else {
+            return;
+        };
+        if !link.end(reason, text) {
+            return;
+        }
+        self.sessions.remove(session);
+        crate::metrics::session_ended(reason);
+        tracing::debug!(session, %reason, text, "session ended");
+        self.submit_session(session, SessionEvent::Disconnected { graceful }, None);
     }
 }

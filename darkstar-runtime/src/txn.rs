@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
-use darkstar_sdk::{RawObject, Schedule, TaskError, Transaction};
+use darkstar_sdk::{Delivery, RawObject, Schedule, TaskError, Transaction};
 use darkstar_storage::{Snapshot, Store};
 use rkyv::util::AlignedVec;
 
@@ -18,6 +18,8 @@ use crate::clock::{millis, now_ms};
 use crate::names;
 use crate::record::TaskHeader;
 use crate::registry::Registry;
+use crate::session::SessionTable;
+use crate::shared::Shared;
 
 /// The state a running task mutates through `&self`.
 struct State {
@@ -37,6 +39,7 @@ pub(crate) struct TaskTxn<'b> {
     batch: &'b Changes,
     store: &'b Store,
     registry: &'b Registry,
+    sessions: &'b SessionTable,
     deadline: Instant,
     limit: Duration,
     current: Option<u64>,
@@ -56,8 +59,7 @@ impl<'b> TaskTxn<'b> {
     pub fn new(
         snap: &'b Snapshot,
         batch: &'b Changes,
-        store: &'b Store,
-        registry: &'b Registry,
+        shared: &'b Shared,
         limit: Duration,
         current: Option<u64>,
         own: Changes,
@@ -66,8 +68,9 @@ impl<'b> TaskTxn<'b> {
         TaskTxn {
             snap,
             batch,
-            store,
-            registry,
+            store: &shared.store,
+            registry: &shared.registry,
+            sessions: &shared.sessions,
             deadline: Instant::now() + limit,
             limit,
             current,
@@ -364,5 +367,27 @@ impl Transaction for TaskTxn<'_> {
 
     fn current_task(&self) -> Option<u64> {
         self.current
+    }
+
+    fn deliver(&self, delivery: Delivery) -> Result<(), TaskError> {
+        self.state.borrow_mut().own.deliveries.push(delivery);
+        Ok(())
+    }
+
+    fn is_connected(&self, session: u64) -> bool {
+        self.sessions
+            .get(session)
+            .is_some_and(|link| link.is_connected())
+    }
+
+    fn lookup_channel(&self, name: &str) -> Result<Option<u64>, TaskError> {
+        let key = names::channel_key(name)?;
+        Ok(self.lookup_key(&key))
+    }
+
+    fn bind_channel(&self, name: &str, id: u64) -> Result<(), TaskError> {
+        let key = names::channel_key(name)?;
+        self.state.borrow_mut().own.names.insert(key, Some(id));
+        Ok(())
     }
 }

@@ -2,10 +2,13 @@
 
 use std::any::TypeId;
 
+use crate::channel::{Channel, ChannelListener};
 use crate::context::Context;
 use crate::error::TaskError;
 use crate::managed::Managed;
 use crate::persist::decode;
+use crate::reference::Ref;
+use crate::session::{Login, Session, SessionListener};
 use crate::task::{Task, TaskResult};
 
 /// A game application, in the spirit of Darkstar's `AppListener`.
@@ -24,6 +27,17 @@ pub trait App: Send + Sync + 'static {
     fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
         let _ = ctx;
         Ok(())
+    }
+
+    /// A client has logged in (the server's authenticator accepted it) and `session` was
+    /// created for it. Accept with a listener ([`Login::accept`]), which then hears the
+    /// session's messages, or refuse with a reason the client sees ([`Login::refuse`]); a
+    /// refused login's transaction is rolled back. Runs as a task on the session's core.
+    ///
+    /// The default refuses everyone: a game that takes clients overrides it.
+    fn logged_in(&self, ctx: &mut Context<'_>, session: Ref<Session>) -> Result<Login, TaskError> {
+        let _ = (ctx, session);
+        Ok(Login::refuse("this game does not take logins"))
     }
 }
 
@@ -85,20 +99,113 @@ impl TaskType {
     }
 }
 
+/// A registered session listener type: how to call it from a stored listener's id.
+#[derive(Clone, Copy)]
+pub struct SessionListenerType {
+    /// Its stable type name.
+    pub name: &'static str,
+    pub(crate) received: fn(&mut Context<'_>, u64, Ref<Session>, &[u8]) -> TaskResult,
+    pub(crate) disconnected: fn(&mut Context<'_>, u64, Ref<Session>, bool) -> TaskResult,
+}
+
+/// Calls a channel listener: the context, the listener's id, the channel, the sender and
+/// the message.
+type ChannelReceived = fn(&mut Context<'_>, u64, Ref<Channel>, Ref<Session>, &[u8]) -> TaskResult;
+
+/// A registered channel listener type.
+#[derive(Clone, Copy)]
+pub struct ChannelListenerType {
+    /// Its stable type name.
+    pub name: &'static str,
+    pub(crate) received: ChannelReceived,
+}
+
 /// The types an application registers: every managed type it stores and every task type it
-/// schedules or submits.
-#[derive(Debug, Default)]
+/// schedules or submits. The SDK's own managed types ([`Session`], [`Channel`]) are always
+/// registered.
+#[derive(Default)]
 pub struct Types {
     objects: Vec<ObjectType>,
     tasks: Vec<TaskType>,
+    session_listeners: Vec<SessionListenerType>,
+    channel_listeners: Vec<ChannelListenerType>,
     ids: Vec<(&'static str, TypeId)>,
     clashes: Vec<&'static str>,
 }
 
+impl std::fmt::Debug for Types {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Types")
+            .field("objects", &self.objects)
+            .field("tasks", &self.tasks)
+            .field(
+                "session_listeners",
+                &self
+                    .session_listeners
+                    .iter()
+                    .map(|l| l.name)
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "channel_listeners",
+                &self
+                    .channel_listeners
+                    .iter()
+                    .map(|l| l.name)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 impl Types {
-    /// An empty registry.
+    /// A registry holding the SDK's own types.
     pub fn new() -> Types {
-        Types::default()
+        let mut types = Types::default();
+        types.object::<Session>().object::<Channel>();
+        types
+    }
+
+    /// Registers session listener type `L` (and `L` as a managed type), so
+    /// [`Login::accept`] can name it.
+    pub fn session_listener<L: SessionListener>(&mut self) -> &mut Types {
+        self.object::<L>();
+        if self.session_listener_type(L::TYPE_NAME).is_none() {
+            self.session_listeners.push(SessionListenerType {
+                name: L::TYPE_NAME,
+                received: |ctx, this, session, message| {
+                    L::received_message(ctx, Ref::from_id(this), session, message)
+                },
+                disconnected: |ctx, this, session, graceful| {
+                    L::disconnected(ctx, Ref::from_id(this), session, graceful)
+                },
+            });
+        }
+        self
+    }
+
+    /// Registers channel listener type `L` (and `L` as a managed type).
+    pub fn channel_listener<L: ChannelListener>(&mut self) -> &mut Types {
+        self.object::<L>();
+        if self.channel_listener_type(L::TYPE_NAME).is_none() {
+            self.channel_listeners.push(ChannelListenerType {
+                name: L::TYPE_NAME,
+                received: |ctx, this, channel, sender, message| {
+                    L::received_message(ctx, Ref::from_id(this), channel, sender, message)
+                },
+            });
+        }
+        self
+    }
+
+    /// The session listener type named `name`.
+    pub fn session_listener_type(&self, name: &str) -> Option<&SessionListenerType> {
+        self.session_listeners.iter().find(|l| l.name == name)
+    }
+
+    /// The channel listener type named `name`.
+    pub fn channel_listener_type(&self, name: &str) -> Option<&ChannelListenerType> {
+        self.channel_listeners.iter().find(|l| l.name == name)
     }
 
     /// Registers managed type `T`. Registering a type twice is harmless; two types with

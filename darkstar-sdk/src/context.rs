@@ -16,7 +16,7 @@ use crate::view::{Obj, ObjMut};
 /// takes effect together when the task returns `Ok`, or not at all. Methods take `&self`, so
 /// views of several objects can be held at once.
 pub struct Context<'t> {
-    tx: &'t dyn Transaction,
+    pub(crate) tx: &'t dyn Transaction,
 }
 
 impl<'t> Context<'t> {

@@ -86,6 +86,12 @@ pub enum TaskError {
         /// The game's reason.
         reason: String,
     },
+    /// The application refused a login ([`Login::refuse`](crate::Login::refuse)); the
+    /// login's transaction is rolled back and the client is told `reason`.
+    Refused {
+        /// The reason the client sees.
+        reason: String,
+    },
     /// The server is shutting down or its store has failed; the task did not run.
     Unavailable {
         /// Why.
@@ -136,6 +142,7 @@ impl fmt::Display for TaskError {
             TaskError::Corrupt { id, reason } => write!(f, "stored value {id} is not a valid archive: {reason}"),
             TaskError::Encode { type_name, reason } => write!(f, "could not archive a {type_name}: {reason}"),
             TaskError::Aborted { reason } => write!(f, "aborted: {reason}"),
+            TaskError::Refused { reason } => write!(f, "login refused: {reason}"),
             TaskError::Unavailable { reason } => write!(f, "the server cannot run tasks: {reason}"),
         }
     }

@@ -26,22 +26,33 @@
 
 #![warn(missing_docs)]
 
+// The macros name `::darkstar_sdk`; the SDK's own managed types use them too.
+extern crate self as darkstar_sdk;
+
 mod app;
+mod channel;
 mod context;
+mod delivery;
 mod error;
+#[doc(hidden)]
+pub mod hooks;
 mod managed;
 mod persist;
 mod reference;
+mod session;
 mod task;
 mod transaction;
 mod view;
 
-pub use app::{App, ObjectType, TaskType, Types};
+pub use app::{App, ChannelListenerType, ObjectType, SessionListenerType, TaskType, Types};
+pub use channel::{ArchivedChannel, Channel, ChannelListener};
 pub use context::Context;
+pub use delivery::Delivery;
 pub use error::TaskError;
 pub use managed::Managed;
 pub use persist::{decode, encode, Persist};
 pub use reference::{ArchivedRef, Ref};
+pub use session::{ArchivedSession, Login, Session, SessionListener};
 pub use task::{IntoTaskResult, Task, TaskHandle, TaskResult};
 pub use transaction::{RawObject, Schedule, Transaction};
 pub use view::{Obj, ObjMut};
@@ -69,8 +80,8 @@ pub use rkyv;
 /// Everything a game module usually imports.
 pub mod prelude {
     pub use crate::{
-        managed, task, App, Context, Managed, Obj, ObjMut, Ref, Task, TaskError, TaskHandle,
-        TaskResult, Types,
+        managed, task, App, Channel, ChannelListener, Context, Login, Managed, Obj, ObjMut, Ref,
+        Session, SessionListener, Task, TaskError, TaskHandle, TaskResult, Types,
     };
 }
 

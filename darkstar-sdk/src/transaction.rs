@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rkyv::util::AlignedVec;
 
+use crate::delivery::Delivery;
 use crate::error::TaskError;
 
 /// A stored object as the transaction sees it.
@@ -87,4 +88,16 @@ pub trait Transaction {
     /// The stored id of the task running this transaction, if it was scheduled (not
     /// submitted from outside or run as `initialize`).
     fn current_task(&self) -> Option<u64>;
+
+    /// Queues `delivery` to go out once the transaction has committed durably.
+    fn deliver(&self, delivery: Delivery) -> Result<(), TaskError>;
+
+    /// Whether session `session` has a connected client now (not transactional).
+    fn is_connected(&self, session: u64) -> bool;
+
+    /// The channel bound to `name`, or `None`. Channel names are a namespace of their own.
+    fn lookup_channel(&self, name: &str) -> Result<Option<u64>, TaskError>;
+
+    /// Binds channel `name` to object `id`.
+    fn bind_channel(&self, name: &str, id: u64) -> Result<(), TaskError>;
 }

@@ -326,4 +326,16 @@ impl Transaction for Bindings {
     fn current_task(&self) -> Option<u64> {
         None
     }
+    fn deliver(&self, _delivery: darkstar_sdk::Delivery) -> Result<(), TaskError> {
+        unsupported()
+    }
+    fn is_connected(&self, _session: u64) -> bool {
+        false
+    }
+    fn lookup_channel(&self, _name: &str) -> Result<Option<u64>, TaskError> {
+        unsupported()
+    }
+    fn bind_channel(&self, _name: &str, _id: u64) -> Result<(), TaskError> {
+        unsupported()
+    }
 }

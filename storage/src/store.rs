@@ -230,7 +230,19 @@ impl Store {
     /// [`durable`](Self::durable)) says so. Do not acknowledge the commit to anyone before
     /// that. On error nothing of the batch was applied.
     pub fn commit(&self, batch: &Batch) -> Result<u64, CommitError> {
-        self.inner.commit(batch)
+        self.inner.commit(batch, &mut |_| {})
+    }
+
+    /// [`commit`](Self::commit), calling `on_commit` with the sequence number while the
+    /// commit still holds the writer lock. What `on_commit` records is therefore in
+    /// sequence order, and recorded before any later commit exists, let alone is durable.
+    /// Keep it short: every other commit waits for it.
+    pub fn commit_with(
+        &self,
+        batch: &Batch,
+        mut on_commit: impl FnMut(u64),
+    ) -> Result<u64, CommitError> {
+        self.inner.commit(batch, &mut on_commit)
     }
 
     /// Hands out a fresh id.

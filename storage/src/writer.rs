@@ -100,13 +100,18 @@ fn check_name_len(len: usize, what: &str) -> Result<(), CommitError> {
 impl Inner {
     /// Validates and applies `batch`; returns its sequence number (for an empty batch, the
     /// sequence number it was validated at).
-    pub(crate) fn commit(&self, batch: &Batch) -> Result<u64, CommitError> {
+    pub(crate) fn commit(
+        &self,
+        batch: &Batch,
+        on_commit: &mut dyn FnMut(u64),
+    ) -> Result<u64, CommitError> {
         let len = frame_len(batch, self.options.segment_size)?;
         let mut guard = self.writer.lock();
         let w = &mut *guard;
         self.check_open()?;
         self.validate(batch)?;
         if batch.ops.is_empty() {
+            on_commit(w.last_seq);
             return Ok(w.last_seq);
         }
         let horizon = self.horizon(w);
@@ -166,6 +171,8 @@ impl Inner {
             off += entry_len;
         }
         self.publish(w, seq, start + len);
+        // Still under the lock: whatever `on_commit` records is ordered like the commits.
+        on_commit(seq);
         drop(guard);
         self.flush_signal.ring();
         Ok(seq)

@@ -29,3 +29,9 @@ pub mod book_store {}
 
 #[doc = include_str!("../../book/src/store-format.md")]
 pub mod book_store_format {}
+
+#[doc = include_str!("../../book/src/sessions.md")]
+pub mod book_sessions {}
+
+#[doc = include_str!("../../book/src/clients.md")]
+pub mod book_clients {}

@@ -86,7 +86,8 @@ fn main() {
         .object::<Score>()
         .object::<Marker>()
         .object::<Point>();
-    assert_eq!(types.objects().len(), 6);
+    // Six, and the SDK's own Session and Channel.
+    assert_eq!(types.objects().len(), 8);
     let hidden = Hidden {
         secret: 1,
         name: String::new(),

@@ -1,0 +1,208 @@
+//! Who may log in: the pluggable authenticator, and the two built in.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use darkstar_sdk::{decode, encode, managed, Managed};
+use darkstar_storage::{Batch, Store};
+
+use crate::names;
+
+/// Checks a client's name and password. Called on a thread of its own, so it may block
+/// (hash a password, ask another service).
+pub trait Authenticator: Send + Sync + 'static {
+    /// The identity to log in as (usually `name`), or the reason the client is refused.
+    fn authenticate(&self, name: &str, password: &str) -> Result<String, String>;
+}
+
+/// Accepts anyone under the name they give. For development only: it is off unless the
+/// configuration says `login_mode = "development"`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DevelopmentAuthenticator;
+
+impl Authenticator for DevelopmentAuthenticator {
+    fn authenticate(&self, name: &str, _password: &str) -> Result<String, String> {
+        check_name(name).map_err(|e| e.to_string())?;
+        Ok(name.to_owned())
+    }
+}
+
+/// An account: its password's argon2 hash, in PHC string form.
+#[managed(name = "darkstar.Account")]
+pub(crate) struct Account {
+    pub hash: String,
+}
+
+/// Why an account could not be created or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The name is not a valid account name.
+    #[error("invalid account name {name:?}: {reason}")]
+    InvalidName {
+        /// The name (cut to 64 characters).
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An account of that name exists already.
+    #[error("account {0:?} exists already")]
+    Exists(String),
+    /// No account has that name.
+    #[error("no account named {0:?}")]
+    Missing(String),
+    /// The password could not be hashed.
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    /// The store refused or failed the change.
+    #[error("cannot store the account: {0}")]
+    Store(String),
+}
+
+/// The longest account name, in bytes.
+pub const MAX_ACCOUNT_NAME: usize = 64;
+
+fn check_name(name: &str) -> Result<(), AccountError> {
+    let invalid = |reason| {
+        Err(AccountError::InvalidName {
+            name: name.chars().take(64).collect(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return invalid("it is empty");
+    }
+    if name.len() > MAX_ACCOUNT_NAME {
+        return invalid("it is longer than 64 bytes");
+    }
+    if name.chars().any(char::is_control) {
+        return invalid("it holds control characters");
+    }
+    Ok(())
+}
+
+fn account_key(name: &str) -> String {
+    format!("s/account/{name}")
+}
+
+/// Accounts with argon2-hashed passwords, kept in the data store. Create them with
+/// [`Accounts::create`] (the admin path), or let unknown names register on first login
+/// (`register_on_login = true`).
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<StoreRef>,
+    register_on_login: bool,
+}
+
+/// The store, shared with the server.
+pub(crate) struct StoreRef(pub(crate) Arc<crate::shared::Shared>);
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("register_on_login", &self.register_on_login)
+            .finish()
+    }
+}
+
+impl Accounts {
+    pub(crate) fn new(shared: Arc<crate::shared::Shared>, register_on_login: bool) -> Accounts {
+        Accounts {
+            store: Arc::new(StoreRef(shared)),
+            register_on_login,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.store.0.store
+    }
+
+    /// Creates account `name` with `password`, durably. Fails if it exists.
+    pub fn create(&self, name: &str, password: &str) -> Result<(), AccountError> {
+        self.put(name, password, false)
+    }
+
+    /// Sets the password of existing account `name`, durably.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), AccountError> {
+        self.put(name, password, true)
+    }
+
+    /// Whether account `name` exists.
+    pub fn exists(&self, name: &str) -> bool {
+        self.store().snapshot().name(&account_key(name)).is_some()
+    }
+
+    fn put(&self, name: &str, password: &str, replace: bool) -> Result<(), AccountError> {
+        check_name(name)?;
+        let hash = hash_password(password)?;
+        let bytes = encode(&Account { hash }, Account::TYPE_NAME)
+            .map_err(|e| AccountError::Store(e.to_string()))?;
+        let key = account_key(name);
+        let store = self.store();
+        let snap = store.snapshot();
+        let existing = snap.name(&key);
+        match (existing, replace) {
+            (Some(_), false) => return Err(AccountError::Exists(name.to_owned())),
+            (None, true) => return Err(AccountError::Missing(name.to_owned())),
+            _ => {}
+        }
+        let id = match existing {
+            Some(b) => b.id,
+            None => store.allocate_id(),
+        };
+        let mut batch = Batch::new();
+        batch.put_object(id, Account::TYPE_NAME, &bytes);
+        batch.bind(&key, id);
+        batch.bind(&names::type_key(Account::TYPE_NAME), 0);
+        // Created or changed by someone else in between: a conflict, not a silent overwrite.
+        batch.read_name(&key, existing.map_or(0, |b| b.version));
+        let seq = store
+            .commit(&batch)
+            .map_err(|e| AccountError::Store(e.to_string()))?;
+        store
+            .wait_acknowledged(seq)
+            .map_err(|e| AccountError::Store(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The stored hash of account `name`.
+    fn hash_of(&self, name: &str) -> Option<String> {
+        let snap = self.store().snapshot();
+        let id = snap.name(&account_key(name))?.id;
+        let obj = snap.object(id)?;
+        let account = decode::<Account>(obj.value, id).ok()?;
+        Some(account.hash)
+    }
+}
+
+fn hash_password(password: &str) -> Result<String, AccountError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AccountError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+impl Authenticator for Accounts {
+    fn authenticate(&self, name: &str, password: &str) -> Result<String, String> {
+        check_name(name).map_err(|e| e.to_string())?;
+        let Some(hash) = self.hash_of(name) else {
+            if !self.register_on_login {
+                return Err("unknown account or wrong password".to_owned());
+            }
+            return match self.create(name, password) {
+                Ok(()) => Ok(name.to_owned()),
+                // Registered by a concurrent login: check against that.
+                Err(AccountError::Exists(_)) => self.authenticate(name, password),
+                Err(e) => Err(e.to_string()),
+            };
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|_| "the stored account is damaged")?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map(|()| name.to_owned())
+            .map_err(|_| "unknown account or wrong password".to_owned())
+    }
+}

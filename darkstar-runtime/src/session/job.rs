@@ -1,0 +1,45 @@
+//! Work a session hands to its core.
+
+use crate::job::Reply;
+
+/// What happened to a session, to run as a task on the session's core.
+#[derive(Debug)]
+pub(crate) enum SessionEvent {
+    /// A client authenticated as `name`; the application decides whether to accept it.
+    Login { name: String },
+    /// A message for the session's listener.
+    Message { body: Vec<u8> },
+    /// A message for a channel.
+    ChannelMessage { channel: u64, body: Vec<u8> },
+    /// The session ended.
+    Disconnected { graceful: bool },
+}
+
+impl SessionEvent {
+    /// Its task name, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionEvent::Login { .. } => LOGIN,
+            SessionEvent::Message { .. } => MESSAGE,
+            SessionEvent::ChannelMessage { .. } => CHANNEL_MESSAGE,
+            SessionEvent::Disconnected { .. } => DISCONNECTED,
+        }
+    }
+}
+
+pub(crate) const LOGIN: &str = "darkstar.login";
+pub(crate) const MESSAGE: &str = "darkstar.session_message";
+pub(crate) const CHANNEL_MESSAGE: &str = "darkstar.channel_message";
+pub(crate) const DISCONNECTED: &str = "darkstar.disconnected";
+
+/// The task names of session events, which the registry lists after the app's tasks.
+pub(crate) const EVENT_NAMES: [&str; 4] = [LOGIN, MESSAGE, CHANNEL_MESSAGE, DISCONNECTED];
+
+/// A session event on its way to, or waiting in, its core. A session's jobs run in the
+/// order they were sent: never rerouted, never delayed past each other.
+pub(crate) struct SessionJob {
+    pub session: u64,
+    pub event: SessionEvent,
+    pub reply: Option<Reply>,
+    pub attempts: u32,
+}

@@ -1,0 +1,22 @@
+//! Sessions as the runtime holds them: the live link of each logged-in client, the table
+//! of links, and the post office that sends what tasks deliver once their commits are
+//! durable, in commit order.
+
+mod job;
+mod link;
+mod post;
+mod table;
+
+pub(crate) use job::{SessionEvent, SessionJob, EVENT_NAMES};
+pub(crate) use link::SessionLink;
+pub(crate) use post::PostOffice;
+pub(crate) use table::SessionTable;
+
+/// Stored names of open sessions: `s/session/<id>`, so a restart can end the sessions of
+/// the server that stopped (their clients are gone).
+pub(crate) const SESSION_PREFIX: &str = "s/session/";
+
+/// The stored name that records session `id` as open.
+pub(crate) fn session_key(id: u64) -> String {
+    format!("{SESSION_PREFIX}{id:020}")
+}

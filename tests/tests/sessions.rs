@@ -1,0 +1,201 @@
+//! Clients end to end: logins, session and channel messages in order, nothing sent by a
+//! task that aborts, and a session resumed across a cut connection with nothing lost or
+//! repeated.
+
+use std::time::Duration;
+
+use darkstar_client::{Client, Endpoint, Event};
+use darkstar_runtime::{Config, LoginMode, Server};
+use darkstar_sdk::prelude::*;
+
+#[managed(name = "tests.Player")]
+struct Player {
+    name: String,
+}
+
+impl SessionListener for Player {
+    fn received_message(
+        ctx: &mut Context<'_>,
+        this: Ref<Self>,
+        session: Ref<Session>,
+        message: &[u8],
+    ) -> TaskResult {
+        let name = ctx.get(this)?.name.to_string();
+        if message == b"abort" {
+            ctx.send(session, "sent by a task that aborts")?;
+            return Err(TaskError::abort("asked to"));
+        }
+        let mut reply = format!("{name}:").into_bytes();
+        reply.extend_from_slice(message);
+        ctx.send(session, reply)
+    }
+}
+
+struct Chat;
+
+impl App for Chat {
+    fn register(&self, types: &mut Types) {
+        types.session_listener::<Player>();
+    }
+
+    fn logged_in(&self, ctx: &mut Context<'_>, session: Ref<Session>) -> Result<Login, TaskError> {
+        let name = ctx.get(session)?.name.to_string();
+        if name.starts_with("banned") {
+            return Ok(Login::refuse("banned players stay out"));
+        }
+        let player = ctx.create(Player { name: name.clone() })?;
+        let lobby = ctx.channel("lobby")?;
+        ctx.join(lobby, session)?;
+        ctx.send(session, format!("welcome {name}"))?;
+        Ok(Login::accept(player))
+    }
+}
+
+fn server(dir: &std::path::Path) -> Server {
+    let config = Config {
+        data_dir: dir.to_owned(),
+        cores: 2,
+        tcp_addr: Some("127.0.0.1:0".parse().unwrap()),
+        ws_addr: Some("127.0.0.1:0".parse().unwrap()),
+        login_mode: LoginMode::Development,
+        ..Config::default()
+    };
+    Server::builder(Chat).config(config).start().unwrap()
+}
+
+async fn next(client: &mut Client) -> Event {
+    tokio::time::timeout(Duration::from_secs(20), client.next_event())
+        .await
+        .expect("an event within 20 s")
+        .expect("the session is open")
+}
+
+/// The next event that is not about reconnecting.
+async fn next_data(client: &mut Client) -> Event {
+    loop {
+        match next(client).await {
+            Event::Reconnecting { .. } | Event::Reconnected => {}
+            e => return e,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_exchange_session_and_channel_messages_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let tcp = Endpoint::tcp(server.tcp_addr().unwrap().to_string());
+    let ws = Endpoint::websocket(format!("ws://{}/", server.ws_addr().unwrap()));
+    let mut clients = Vec::new();
+    let mut lobby = 0;
+    for i in 0..12 {
+        let endpoint = if i % 3 == 0 { ws.clone() } else { tcp.clone() };
+        let mut c = Client::connect(endpoint, &format!("p{i}"), "")
+            .await
+            .unwrap();
+        let Event::JoinedChannel { name, channel } = next_data(&mut c).await else {
+            panic!("joined first")
+        };
+        assert_eq!(name, "lobby");
+        lobby = channel;
+        assert_eq!(
+            next_data(&mut c).await,
+            Event::Message(format!("welcome p{i}").into())
+        );
+        clients.push(c);
+    }
+    assert_eq!(server.sessions(), 12);
+
+    // Each client's messages are handled in order; the aborted one sends nothing.
+    for c in &clients {
+        for n in 0..40 {
+            let body = if n == 20 {
+                "abort".to_owned()
+            } else {
+                n.to_string()
+            };
+            c.send(body).await.unwrap();
+        }
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        for n in (0..40).filter(|&n| n != 20) {
+            assert_eq!(
+                next_data(c).await,
+                Event::Message(format!("p{i}:{n}").into_bytes()),
+                "client {i}, message {n}"
+            );
+        }
+    }
+
+    // Channel messages reach every member, in one order for all.
+    for (i, c) in clients.iter().enumerate().take(3) {
+        c.send_to_channel(lobby, format!("hello from {i}"))
+            .await
+            .unwrap();
+    }
+    let senders: Vec<u64> = clients.iter().take(3).map(|c| c.session_id()).collect();
+    let mut orders = Vec::new();
+    for c in clients.iter_mut() {
+        let mut order = Vec::new();
+        for _ in 0..3 {
+            let Event::ChannelMessage {
+                channel,
+                sender,
+                body,
+            } = next_data(c).await
+            else {
+                panic!("a channel message")
+            };
+            assert_eq!(channel, lobby);
+            let i = senders.iter().position(|&s| s == sender).expect("a sender");
+            assert_eq!(body, format!("hello from {i}").into_bytes());
+            order.push(i);
+        }
+        orders.push(order);
+    }
+    assert!(orders.windows(2).all(|w| w[0] == w[1]), "{orders:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_logins_get_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let tcp = Endpoint::tcp(server.tcp_addr().unwrap().to_string());
+    let err = Client::connect(tcp, "banned-7", "").await.unwrap_err();
+    assert_eq!(err.to_string(), "login refused: banned players stay out");
+    assert_eq!(server.sessions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_session_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let tcp = Endpoint::tcp(server.tcp_addr().unwrap().to_string());
+    let mut c = Client::connect(tcp, "roamer", "").await.unwrap();
+    assert!(matches!(
+        next_data(&mut c).await,
+        Event::JoinedChannel { .. }
+    ));
+    assert!(matches!(next_data(&mut c).await, Event::Message(_)));
+    for n in 0..300 {
+        c.send(n.to_string()).await.unwrap();
+        if n % 100 == 50 {
+            c.reconnect().await.unwrap();
+        }
+    }
+    let mut reconnected = 0;
+    let mut n = 0;
+    while n < 300 {
+        match next(&mut c).await {
+            Event::Reconnected => reconnected += 1,
+            Event::Reconnecting { .. } => {}
+            Event::Message(body) => {
+                assert_eq!(String::from_utf8(body).unwrap(), format!("roamer:{n}"));
+                n += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(reconnected >= 1, "the connection was cut and resumed");
+    assert_eq!(server.sessions(), 1);
+}
