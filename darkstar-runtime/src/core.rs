@@ -826,17 +826,13 @@ impl Core {
         pending.extend(self.timers.drain_delayed());
         pending.extend(self.inbox.try_iter());
         pending.append(&mut self.held);
-        for job in pending {
-            {
-                if let Some(reply) = job.take_reply() {
-                    answer(
-                        reply,
-                        Err(darkstar_sdk::TaskError::Unavailable {
-                            reason: "the server is shutting down".to_owned(),
-                        }),
-                    );
-                }
-            }
+        for reply in pending.into_iter().filter_map(Job::take_reply) {
+            answer(
+                reply,
+                Err(darkstar_sdk::TaskError::Unavailable {
+                    reason: "the server is shutting down".to_owned(),
+                }),
+            );
         }
     }
 }

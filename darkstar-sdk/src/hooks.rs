@@ -40,9 +40,7 @@ pub fn login(
             listener_type,
         } => {
             if types.session_listener_type(listener_type).is_none() {
-                return Err(TaskError::Unregistered {
-                    type_name: listener_type,
-                });
+                return Err(unregistered_listener("session", listener_type));
             }
             // Re-read: `logged_in` may have joined channels.
             let current = ctx.get(Ref::<Session>::from_id(session))?;
@@ -88,9 +86,7 @@ pub fn channel_message(
         return ctx.forward(channel, sender, body.to_vec());
     }
     let Some(ty) = types.channel_listener_type(ch.listener_type.as_str()) else {
-        return Err(TaskError::Unregistered {
-            type_name: "(a channel listener; add it with Types::channel_listener)",
-        });
+        return Err(unregistered_listener("channel", &ch.listener_type));
     };
     (ty.received)(ctx, listener, channel, sender, body)
 }
@@ -132,9 +128,14 @@ fn listener_of(
     };
     let listener = s.listener.to_native();
     let Some(ty) = types.session_listener_type(s.listener_type.as_str()) else {
-        return Err(TaskError::Unregistered {
-            type_name: "(a session listener; add it with Types::session_listener)",
-        });
+        return Err(unregistered_listener("session", &s.listener_type));
     };
     Ok(Some((listener, *ty)))
+}
+
+/// A stored listener whose type this binary does not register as one.
+fn unregistered_listener(kind: &str, type_name: &str) -> TaskError {
+    TaskError::abort(format!(
+        "{kind} listener type {type_name} is not registered; add it with Types::{kind}_listener"
+    ))
 }

@@ -90,12 +90,9 @@ fn account_key(name: &str) -> String {
 /// (`register_on_login = true`).
 #[derive(Clone)]
 pub struct Accounts {
-    store: Arc<StoreRef>,
+    shared: Arc<crate::shared::Shared>,
     register_on_login: bool,
 }
-
-/// The store, shared with the server.
-pub(crate) struct StoreRef(pub(crate) Arc<crate::shared::Shared>);
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,13 +105,13 @@ impl std::fmt::Debug for Accounts {
 impl Accounts {
     pub(crate) fn new(shared: Arc<crate::shared::Shared>, register_on_login: bool) -> Accounts {
         Accounts {
-            store: Arc::new(StoreRef(shared)),
+            shared,
             register_on_login,
         }
     }
 
     fn store(&self) -> &Store {
-        &self.store.0.store
+        &self.shared.store
     }
 
     /// Creates account `name` with `password`, durably. Fails if it exists.

@@ -194,10 +194,9 @@ async fn login(
                 key,
                 resume_window_ms: net.config.resume_window_ms,
             };
-            if send(writer, &accepted).await.is_err() {
-                // Gone before it heard: the session waits for a resume like any other.
-                return Ok(link);
-            }
+            // If the client is gone before it heard, the session waits for a resume like
+            // any other whose connection dropped.
+            let _ = send(writer, &accepted).await;
             return Ok(link);
         }
         Err(TaskError::Refused { reason }) => {
@@ -354,11 +353,8 @@ async fn write_loop(
         let notified = link.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if link.attached() != conn {
-            return End::Replaced;
-        }
-        if let Some(ending) = link.ending() {
-            return End::SessionEnded(ending.reason, ending.text);
+        if let Some(end) = gone(conn, link) {
+            return end;
         }
         frames.clear();
         link.frames_after(*sent, &mut frames);
@@ -396,16 +392,23 @@ async fn watch(conn: u64, link: &Arc<SessionLink>) -> End {
         let notified = link.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if link.attached() != conn {
-            return End::Replaced;
-        }
-        if let Some(ending) = link.ending() {
-            // Give the writer a moment to send what is queued and the reason.
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            return End::SessionEnded(ending.reason, ending.text);
+        if let Some(end) = gone(conn, link) {
+            if matches!(end, End::SessionEnded(..)) {
+                // Give the writer a moment to send what is queued and the reason.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            return end;
         }
         notified.await;
     }
+}
+
+/// How the connection ends if the session moved to another connection or is ending.
+fn gone(conn: u64, link: &SessionLink) -> Option<End> {
+    if link.attached() != conn {
+        return Some(End::Replaced);
+    }
+    link.ending().map(|e| End::SessionEnded(e.reason, e.text))
 }
 
 async fn finish(

@@ -8,6 +8,7 @@
 //! cores reach each session, and each channel's members, in one order: commit order.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use darkstar_protocol::{DisconnectReason, ServerFrame};
 use darkstar_sdk::Delivery;
@@ -28,6 +29,9 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct PostOffice {
     pending: Mutex<Pending>,
+    /// Entries in `pending`: a completer releasing with nothing posted (the usual case
+    /// for games that send little) skips the lock.
+    waiting: AtomicUsize,
 }
 
 impl PostOffice {
@@ -40,15 +44,22 @@ impl PostOffice {
         p.arrivals += 1;
         let key = (seq, p.arrivals);
         p.by_seq.insert(key, deliveries);
+        self.waiting.fetch_add(1, Ordering::Release);
     }
 
     /// Sends every delivery of commits up to `upto` (which are all durable).
     pub fn release(&self, shared: &Shared, upto: u64) {
+        // Posts of commits up to `upto` happened before `upto` was committed, and so
+        // before the durability wake-up that led here.
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let mut p = self.pending.lock();
         while let Some(entry) = p.by_seq.first_entry() {
             if entry.key().0 > upto {
                 break;
             }
+            self.waiting.fetch_sub(1, Ordering::Release);
             for d in entry.remove() {
                 deliver(shared, d);
             }
