@@ -44,7 +44,10 @@ pub use config::{Config, ConfigError, DurabilityMode, LoginMode, ServerArgs};
 pub use error::{ShutdownError, StartError};
 pub use logging::init_logging;
 pub use metrics::{serve_prometheus, MetricsError};
-pub use net::{AccountError, Accounts, Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME};
+pub use net::{
+    AccountCommand, AccountCommandError, AccountError, Accounts, Authenticator,
+    DevelopmentAuthenticator, MAX_ACCOUNT_NAME,
+};
 pub use placement::Placement;
 pub use server::{Server, ServerBuilder, Submission};
 pub use stats::RuntimeStats;

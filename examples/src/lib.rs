@@ -6,11 +6,13 @@
 //! | [`hello`] | an app, `initialize`, a scheduled task | `hello` |
 //! | [`timer`] | a periodic task | `timer` |
 //! | [`counter`] | state that survives a restart | `counter` |
-//! | [`bank`] | transfers between accounts, under load | `bank` |
+//! | [`bank`] | transfers between accounts, requested by clients over sessions | `bank` |
+//! | [`chat`] | a lobby with rooms: sessions, channels, a channel listener | `chat`, `chat-client` |
 
 #![warn(missing_docs)]
 
 pub mod bank;
+pub mod chat;
 pub mod cli;
 pub mod counter;
 pub mod hello;

@@ -1,6 +1,7 @@
 //! The network side: listeners for TCP and WebSocket clients, on a tokio runtime of their
 //! own, talking to the cores through their inboxes.
 
+mod account_command;
 mod auth;
 mod connection;
 mod transport;
@@ -14,6 +15,7 @@ use darkstar_protocol::DisconnectReason;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+pub use account_command::{AccountCommand, AccountCommandError};
 pub(crate) use auth::Account;
 pub use auth::{AccountError, Accounts, Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME};
 

@@ -1,5 +1,6 @@
-//! The bank demo: a server on the embedded store, loaded with durable transfers from a
-//! client thread, with a live status line. On exit it audits every balance.
+//! The bank demo: a bank server on the embedded store, played by bot clients that log in
+//! over TCP and pipeline transfer requests, with a live status line. On exit it audits
+//! every balance.
 //!
 //! `cargo run --release -p darkstar-examples --bin bank -- --seconds 20 --alpha 1.5`
 
@@ -9,13 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use darkstar_client::{Client, Endpoint};
 use darkstar_examples::bank::{self, BankApp};
 use darkstar_examples::cli;
-use darkstar_examples::load::{drive, Latency, LoadStats, Workload};
-use darkstar_runtime::ServerArgs;
+use darkstar_examples::load::{carry_lanes, Latency, LoadStats, SessionLane, Workload};
+use darkstar_runtime::{Server, ServerArgs};
 
 #[derive(Parser)]
-#[command(about = "A bank under load on Darkstar for Rust")]
+#[command(about = "A bank on Darkstar for Rust, played by bot clients over TCP")]
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
@@ -25,23 +27,36 @@ struct Cli {
     /// Zipf exponent of account choice: 0 uniform, 1.5 contended.
     #[arg(long, default_value_t = 0.0)]
     alpha: f64,
-    /// Transfers in flight at once.
-    #[arg(long, default_value_t = 1024)]
-    in_flight: usize,
+    /// Bot clients, each one session.
+    #[arg(long, default_value_t = 50)]
+    bots: usize,
+    /// Requests each bot keeps in flight.
+    #[arg(long, default_value_t = 64)]
+    depth: usize,
     /// Seconds to run (0: until Ctrl-C).
     #[arg(long, default_value_t = 15)]
     seconds: u64,
 }
 
+/// Where the demo listens unless told otherwise.
+const DEFAULT_TCP: &str = "127.0.0.1:7480";
+/// The bots' password (their accounts are created on the first run).
+const BOT_PASSWORD: &str = "bank-bot-password";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.accounts < 2 || !(0.0..=5.0).contains(&cli.alpha) {
-        eprintln!("error: --accounts must be at least 2 and --alpha between 0 and 5");
+    if cli.accounts < 2 || !(0.0..=5.0).contains(&cli.alpha) || cli.bots == 0 || cli.depth == 0 {
+        eprintln!(
+            "error: --accounts must be at least 2, --alpha between 0 and 5, --bots and --depth at least 1"
+        );
         return ExitCode::FAILURE;
     }
-    let Some(config) = cli::config(&cli.server, "bank-data") else {
+    let Some(mut config) = cli::config(&cli.server, "bank-data") else {
         return ExitCode::FAILURE;
     };
+    config
+        .tcp_addr
+        .get_or_insert_with(|| DEFAULT_TCP.parse().expect("a socket address"));
     let app = BankApp {
         accounts: cli.accounts,
         initial_balance: 10_000_000,
@@ -49,8 +64,9 @@ fn main() -> ExitCode {
     let Some(server) = cli::start(app, config) else {
         return ExitCode::FAILURE;
     };
+    let addr = server.tcp_addr().expect("the demo listens on TCP");
     let accounts = match server.query(bank::accounts) {
-        Ok(a) => a,
+        Ok(a) => a.len() as u64,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -61,56 +77,84 @@ fn main() -> ExitCode {
         eprintln!("error: cannot watch for Ctrl-C: {e}");
         return ExitCode::FAILURE;
     }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the bots' runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "bank: {accounts} accounts on {addr}, {} bots with {} requests in flight each, alpha {}, {} cores; \
+         every reply comes after its transfer is durable",
+        cli.bots,
+        cli.depth,
+        cli.alpha,
+        server.cores()
+    );
+    let bots = match runtime.block_on(log_in_bots(&server, addr.to_string(), cli.bots)) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let stats = Arc::new(LoadStats::default());
     let workload = Workload {
         alpha: cli.alpha,
-        in_flight: cli.in_flight,
         ..Workload::default()
     };
-    println!(
-        "bank: {} accounts, alpha {}, {} transfers in flight, {} cores; every transfer is durable before it counts",
-        accounts.len(),
-        cli.alpha,
-        cli.in_flight,
-        server.cores()
-    );
+    let lanes = {
+        let (stats, stop, workload) = (stats.clone(), stop.clone(), workload.clone());
+        runtime.spawn(async move {
+            carry_lanes(bots, accounts, cli.depth, &workload, &stats, &stop).await
+        })
+    };
     let deadline = (cli.seconds > 0).then(|| Instant::now() + Duration::from_secs(cli.seconds));
-    std::thread::scope(|scope| {
-        scope.spawn(|| drive(&server, &accounts, &workload, &stats, &stop));
-        let mut last = (Instant::now(), 0, server.stats());
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_secs(1));
-            let now = Instant::now();
-            let committed = stats.committed.load(Ordering::Relaxed);
-            let runtime = server.stats();
-            let secs = now.duration_since(last.0).as_secs_f64();
-            let counts = stats.latency.take();
-            println!(
-                "{:>9.0} transfers/s  p50 {:>7.2?}  p99 {:>7.2?}  conflicts {:>6.0}/s  batches {:>6.0}/s  total {}",
-                (committed - last.1) as f64 / secs,
-                Latency::quantile(&counts, 0.5),
-                Latency::quantile(&counts, 0.99),
-                (runtime.conflicts - last.2.conflicts) as f64 / secs,
-                (runtime.batches - last.2.batches) as f64 / secs,
-                committed,
-            );
-            last = (now, committed, runtime);
-            if deadline.is_some_and(|d| now >= d) {
-                stop.store(true, Ordering::Relaxed);
-            }
+    let mut last = (Instant::now(), 0, server.stats());
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = Instant::now();
+        let committed = stats.committed.load(Ordering::Relaxed);
+        let runtime_stats = server.stats();
+        let secs = now.duration_since(last.0).as_secs_f64();
+        let counts = stats.latency.take();
+        println!(
+            "{:>8.0} tasks/s  sessions {:>4}  latency p50 {:>7.2?} p99 {:>7.2?}  conflicts {:>6.0}/s  transfers {}",
+            (runtime_stats.committed - last.2.committed) as f64 / secs,
+            server.sessions(),
+            Latency::quantile(&counts, 0.5),
+            Latency::quantile(&counts, 0.99),
+            (runtime_stats.conflicts - last.2.conflicts) as f64 / secs,
+            committed,
+        );
+        last = (now, committed, runtime_stats);
+        if deadline.is_some_and(|d| now >= d) {
+            stop.store(true, Ordering::Relaxed);
         }
-    });
+    }
+    let errors = runtime
+        .block_on(lanes)
+        .unwrap_or_else(|e| vec![e.to_string()]);
+    for e in &errors {
+        eprintln!("error: a bot: {e}");
+    }
     let audit = server.query(bank::audit);
     let shutdown = server.shutdown();
     match (audit, shutdown) {
-        (Ok(a), Ok(())) if a.total == a.expected && a.negative == 0 => {
+        (Ok(a), Ok(())) if a.total == a.expected && a.negative == 0 && errors.is_empty() => {
             println!(
-                "audit: {} transfers committed; total balance {} as expected, no negative balance",
+                "audit: {} transfers answered; total balance {} as expected, no negative balance",
                 stats.committed.load(Ordering::Relaxed),
                 a.total
             );
             ExitCode::SUCCESS
         }
+        (Ok(a), _) if a.total == a.expected && a.negative == 0 => ExitCode::FAILURE,
         (Ok(a), _) => {
             eprintln!("audit FAILED: {a:?}");
             ExitCode::FAILURE
@@ -120,6 +164,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs `n` bots in, creating their password accounts on the first run.
+async fn log_in_bots(server: &Server, addr: String, n: usize) -> Result<Vec<SessionLane>, String> {
+    let mut logins = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("bot-{i:03}");
+        if !server.accounts().exists(&name) {
+            server
+                .accounts()
+                .create(&name, BOT_PASSWORD)
+                .map_err(|e| format!("creating account {name}: {e}"))?;
+        }
+        let endpoint = Endpoint::tcp(addr.clone());
+        logins.push(tokio::spawn(async move {
+            Client::connect(endpoint, &name, BOT_PASSWORD)
+                .await
+                .map_err(|e| format!("{name} cannot log in: {e}"))
+        }));
+    }
+    let mut bots = Vec::with_capacity(n);
+    for login in logins {
+        let client = login.await.map_err(|e| e.to_string())??;
+        bots.push(SessionLane(client));
+    }
+    Ok(bots)
 }
 
 /// Sets `stop` on Ctrl-C or SIGTERM.

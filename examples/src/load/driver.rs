@@ -45,6 +45,10 @@ pub struct LoadStats {
     pub committed: AtomicU64,
     /// Transfers that failed for good.
     pub failed: AtomicU64,
+    /// Transfers a client had to send again because the system aborted them (the peer
+    /// databases of the benchmark report serialization failures to the client; Darkstar
+    /// retries inside the server).
+    pub retries: AtomicU64,
     /// Submission-to-durable latency of committed transfers.
     pub latency: Latency,
     in_flight: AtomicUsize,

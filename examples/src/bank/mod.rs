@@ -1,8 +1,16 @@
 //! A bank: accounts and transfers between them. It is the reference workload of the
 //! benchmarks: a transfer reads two accounts, checks funds, debits one and credits the
 //! other, as one serializable, durable transaction.
+//!
+//! Clients reach it through sessions: every session gets a [`Teller`](teller::Teller),
+//! which answers [`TransferRequest`](request::TransferRequest)s.
 
 use darkstar_sdk::prelude::*;
+
+pub mod request;
+pub mod teller;
+
+use teller::Teller;
 
 /// One account.
 #[managed(name = "bank.Account")]
@@ -32,12 +40,23 @@ pub fn transfer(
     to: Ref<Account>,
     amount: i64,
 ) -> TaskResult {
+    move_funds(ctx, from, to, amount).map(drop)
+}
+
+/// The body of a transfer: moves `amount` if `from` has it and the accounts differ.
+/// Returns whether it moved.
+pub fn move_funds(
+    ctx: &mut Context<'_>,
+    from: Ref<Account>,
+    to: Ref<Account>,
+    amount: i64,
+) -> Result<bool, TaskError> {
     if from == to || amount < 0 || ctx.get(from)?.balance() < amount {
-        return Ok(());
+        return Ok(false);
     }
     ctx.get_mut(from)?.balance -= amount;
     ctx.get_mut(to)?.balance += amount;
-    Ok(())
+    Ok(true)
 }
 
 /// The app: `accounts` accounts of `initial_balance` each, created once per data store.
@@ -63,7 +82,13 @@ impl App for BankApp {
         types
             .object::<Account>()
             .object::<Bank>()
-            .task::<Transfer>();
+            .task::<Transfer>()
+            .session_listener::<Teller>();
+    }
+
+    /// Every login gets a teller. Who may log in is the server's authenticator's call.
+    fn logged_in(&self, ctx: &mut Context<'_>, _session: Ref<Session>) -> Result<Login, TaskError> {
+        Ok(Login::accept(Teller::open(ctx)?))
     }
 
     fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {

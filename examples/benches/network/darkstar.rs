@@ -1,0 +1,74 @@
+//! The bank on Darkstar: a fresh embedded store per run, clients over TCP sessions.
+
+use darkstar_client::{Client, Endpoint};
+use darkstar_examples::bank::{self, BankApp};
+use darkstar_examples::load::SessionLane;
+use darkstar_runtime::{Config, LoginMode, Server};
+use tempfile::TempDir;
+
+use crate::{Args, System, INITIAL_BALANCE};
+
+pub struct Darkstar {
+    cores: usize,
+    running: Option<(Server, TempDir)>,
+}
+
+impl Darkstar {
+    pub fn new(cores: usize) -> Darkstar {
+        Darkstar {
+            cores,
+            running: None,
+        }
+    }
+}
+
+impl System for Darkstar {
+    type Lane = SessionLane;
+
+    fn name(&self) -> &'static str {
+        "darkstar"
+    }
+
+    async fn prepare(&mut self, args: &Args, n: usize) -> Vec<SessionLane> {
+        if let Some((server, _)) = self.running.take() {
+            server.shutdown().expect("clean shutdown");
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            cores: self.cores,
+            tcp_addr: Some("127.0.0.1:0".parse().expect("an address")),
+            // The benchmark measures transfers, not password checks.
+            login_mode: LoginMode::Development,
+            session_window: u32::try_from(args.depth)
+                .expect("depth fits in u32")
+                .max(256),
+            ..Config::default()
+        };
+        let app = BankApp {
+            accounts: args.accounts,
+            initial_balance: INITIAL_BALANCE,
+        };
+        let server = Server::builder(app)
+            .config(config)
+            .start()
+            .expect("server starts");
+        let addr = server.tcp_addr().expect("a TCP listener").to_string();
+        let mut lanes = Vec::with_capacity(n);
+        for i in 0..n {
+            let client = Client::connect(Endpoint::tcp(addr.clone()), &format!("lane-{i}"), "")
+                .await
+                .expect("login");
+            lanes.push(SessionLane(client));
+        }
+        self.running = Some((server, dir));
+        lanes
+    }
+
+    async fn audit(&mut self) -> (i128, u64) {
+        let (server, _) = self.running.as_ref().expect("prepared");
+        let a = server.query(bank::audit).expect("audit");
+        assert_eq!(a.expected, a.total, "darkstar: money was created or lost");
+        (a.total, a.negative)
+    }
+}

@@ -1,0 +1,233 @@
+//! The network benchmark: one load generator opens 50 connections and pipelines transfer
+//! requests (the reference workload: 100,000 accounts, a transfer reads two, checks funds,
+//! debits one and credits the other) into
+//!
+//! - the bank on Darkstar, over TCP sessions; each request is handled by a task and
+//!   answered after its commit is durable;
+//! - PostgreSQL, each transfer a serializable transaction (a PL/pgSQL function called
+//!   through tokio-postgres, retried on serialization failures), `synchronous_commit = on`;
+//! - Redis, each transfer a Lua script, with `appendfsync always`.
+//!
+//! It prints TPS, p50 and p99 at alpha 0 and 1.5, and the ratios. `bench/network.sh`
+//! installs and starts PostgreSQL and Redis, then runs this; alone it measures the
+//! systems whose address it is given:
+//!
+//! ```text
+//! DARKSTAR_BENCH_POSTGRES="host=127.0.0.1 port=5433 user=bench dbname=bench" \
+//! DARKSTAR_BENCH_REDIS=redis://127.0.0.1:6380 \
+//! cargo bench -p darkstar-examples --bench network [-- --seconds N --connections N --depth N]
+//! ```
+
+mod darkstar;
+mod postgres;
+mod redis;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use darkstar_examples::load::{carry_lanes, Latency, LoadStats, Pipeline, Workload};
+
+/// What every run shares.
+pub struct Args {
+    seconds: u64,
+    warmup: u64,
+    connections: usize,
+    depth: usize,
+    accounts: u32,
+    cores: usize,
+}
+
+/// The starting balance of every account, in every system.
+pub const INITIAL_BALANCE: i64 = 10_000_000;
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        seconds: 10,
+        warmup: 2,
+        connections: 50,
+        depth: 64,
+        accounts: 100_000,
+        cores: 0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| -> u64 {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} needs a number"))
+        };
+        match flag.as_str() {
+            "--seconds" => a.seconds = value("--seconds"),
+            "--warmup" => a.warmup = value("--warmup"),
+            "--connections" => a.connections = value("--connections") as usize,
+            "--depth" => a.depth = value("--depth") as usize,
+            "--accounts" => a.accounts = value("--accounts") as u32,
+            "--cores" => a.cores = value("--cores") as usize,
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    assert!(a.connections > 0 && a.depth > 0 && a.accounts >= 2);
+    a
+}
+
+/// What one run measured.
+#[derive(Clone, Copy)]
+pub struct Figures {
+    tps: f64,
+    p50: Duration,
+    p99: Duration,
+    retries_per_transfer: f64,
+}
+
+/// A system under test, set up fresh for each run.
+pub trait System {
+    /// Its connections' type.
+    type Lane: Pipeline;
+    /// Its name in the table.
+    fn name(&self) -> &'static str;
+    /// Fresh accounts, then `n` open connections.
+    fn prepare(&mut self, args: &Args, n: usize) -> impl Future<Output = Vec<Self::Lane>>;
+    /// The sum of all balances and the number of negative ones.
+    fn audit(&mut self) -> impl Future<Output = (i128, u64)>;
+}
+
+async fn measure<S: System>(system: &mut S, args: &Args, alpha: f64) -> Figures {
+    let lanes = system.prepare(args, args.connections).await;
+    let stats = Arc::new(LoadStats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let workload = Workload {
+        alpha,
+        ..Workload::default()
+    };
+    let carrying = {
+        let (stats, stop) = (stats.clone(), stop.clone());
+        let (accounts, depth) = (u64::from(args.accounts), args.depth);
+        tokio::spawn(
+            async move { carry_lanes(lanes, accounts, depth, &workload, &stats, &stop).await },
+        )
+    };
+    tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+    let _ = stats.latency.take();
+    let (c0, r0, t0) = (
+        stats.committed.load(Ordering::Relaxed),
+        stats.retries.load(Ordering::Relaxed),
+        Instant::now(),
+    );
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let (c1, r1, t1) = (
+        stats.committed.load(Ordering::Relaxed),
+        stats.retries.load(Ordering::Relaxed),
+        Instant::now(),
+    );
+    let counts = stats.latency.take();
+    stop.store(true, Ordering::Relaxed);
+    let errors = carrying.await.expect("the lanes end");
+    assert!(errors.is_empty(), "{}: {errors:?}", system.name());
+    assert_eq!(stats.failed.load(Ordering::Relaxed), 0, "failed transfers");
+    let (total, negative) = system.audit().await;
+    assert_eq!(
+        total,
+        i128::from(args.accounts) * i128::from(INITIAL_BALANCE),
+        "{}: money was created or lost",
+        system.name()
+    );
+    assert_eq!(negative, 0, "{}: a balance went negative", system.name());
+    let committed = (c1 - c0) as f64;
+    Figures {
+        tps: committed / (t1 - t0).as_secs_f64(),
+        p50: Latency::quantile(&counts, 0.50),
+        p99: Latency::quantile(&counts, 0.99),
+        retries_per_transfer: (r1 - r0) as f64 / committed.max(1.0),
+    }
+}
+
+fn row(name: &str, alpha: f64, f: &Figures) {
+    println!(
+        "{:<12} {:>5} {:>12.0} {:>10.2?} {:>10.2?} {:>9.3}",
+        name, alpha, f.tps, f.p50, f.p99, f.retries_per_transfer
+    );
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args = parse_args();
+    let mut darkstar = darkstar::Darkstar::new(args.cores);
+    let mut postgres = postgres::Postgres::from_env();
+    let mut redis = redis::Redis::from_env();
+    println!(
+        "network transfers: {} accounts, {} connections x {} requests in flight, {} s per run after {} s warm-up; \
+         every system durable (fsync) before it replies",
+        args.accounts, args.connections, args.depth, args.seconds, args.warmup
+    );
+    if postgres.is_none() {
+        println!("postgres: skipped (DARKSTAR_BENCH_POSTGRES not set; bench/network.sh sets it)");
+    }
+    if redis.is_none() {
+        println!("redis: skipped (DARKSTAR_BENCH_REDIS not set; bench/network.sh sets it)");
+    }
+    println!(
+        "{:<12} {:>5} {:>12} {:>10} {:>10} {:>9}",
+        "system", "alpha", "TPS", "p50", "p99", "retries"
+    );
+    let mut table = Vec::new();
+    for alpha in [0.0, 1.5] {
+        let d = measure(&mut darkstar, &args, alpha).await;
+        row("darkstar", alpha, &d);
+        let p = match &mut postgres {
+            Some(s) => {
+                let f = measure(s, &args, alpha).await;
+                row("postgres", alpha, &f);
+                Some(f)
+            }
+            None => None,
+        };
+        let r = match &mut redis {
+            Some(s) => {
+                let f = measure(s, &args, alpha).await;
+                row("redis", alpha, &f);
+                Some(f)
+            }
+            None => None,
+        };
+        table.push((alpha, d, p, r));
+    }
+    println!();
+    let uniform = table[0].1.tps;
+    let zipf = table[1].1.tps;
+    println!(
+        "darkstar alpha 0: {uniform:.0} TPS (target 150,000: {})",
+        verdict(uniform >= 150_000.0)
+    );
+    println!(
+        "darkstar alpha 1.5 / alpha 0: {:.2} (target 0.80: {})",
+        zipf / uniform,
+        verdict(zipf >= 0.8 * uniform)
+    );
+    for (alpha, d, p, r) in &table {
+        if let Some(p) = p {
+            let x = d.tps / p.tps;
+            println!(
+                "alpha {alpha}: darkstar / postgres = {x:.1}x (target 20x: {})",
+                verdict(x >= 20.0)
+            );
+        }
+        if let Some(r) = r {
+            let x = d.tps / r.tps;
+            println!(
+                "alpha {alpha}: darkstar / redis = {x:.1}x (target 3x: {})",
+                verdict(x >= 3.0)
+            );
+        }
+    }
+}
