@@ -45,8 +45,8 @@ pub use error::{ShutdownError, StartError};
 pub use logging::init_logging;
 pub use metrics::{serve_prometheus, MetricsError};
 pub use net::{
-    AccountCommand, AccountCommandError, AccountError, Accounts, Authenticator,
-    DevelopmentAuthenticator, MAX_ACCOUNT_NAME,
+    raise_open_file_limit, AccountCommand, AccountCommandError, AccountError, Accounts,
+    Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME,
 };
 pub use placement::Placement;
 pub use server::{Server, ServerBuilder, Submission};

@@ -199,3 +199,82 @@ async fn a_resumed_session_loses_and_repeats_nothing() {
     assert!(reconnected >= 1, "the connection was cut and resumed");
     assert_eq!(server.sessions(), 1);
 }
+
+/// A TCP proxy between clients and the server that can cut every connection it carries,
+/// as a network failure would, without the client knowing beforehand.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, generation) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut generation = generation.clone();
+                generation.mark_unchanged();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = generation.changed() => {}
+                    }
+                    // Both sockets are dropped here: the cut.
+                });
+            }
+        });
+        Proxy { addr, cut }
+    }
+
+    fn cut(&self) {
+        self.cut.send_modify(|g| *g += 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cut_by_the_network_resumes_with_nothing_lost_or_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let proxy = Proxy::start(server.tcp_addr().unwrap()).await;
+    let mut c = Client::connect(Endpoint::tcp(proxy.addr.to_string()), "traveller", "")
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_data(&mut c).await,
+        Event::JoinedChannel { .. }
+    ));
+    assert!(matches!(next_data(&mut c).await, Event::Message(_)));
+    const N: usize = 600;
+    let mut sent = 0;
+    let mut got = 0;
+    let mut cuts = 0;
+    let mut reconnected = 0;
+    while got < N {
+        // Keep messages in flight both ways while the network fails under them.
+        while sent < N && sent < got + 50 {
+            c.send(sent.to_string()).await.unwrap();
+            sent += 1;
+        }
+        if got >= 150 * (cuts + 1) && cuts < 3 {
+            proxy.cut();
+            cuts += 1;
+        }
+        match next(&mut c).await {
+            Event::Reconnected => reconnected += 1,
+            Event::Reconnecting { .. } => {}
+            Event::Message(body) => {
+                assert_eq!(String::from_utf8(body).unwrap(), format!("traveller:{got}"));
+                got += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(cuts, 3);
+    assert_eq!(reconnected, 3, "each cut was noticed and resumed");
+    assert_eq!(server.sessions(), 1);
+}

@@ -430,11 +430,11 @@ async fn finish(
             shared.end_session(link.id, DisconnectReason::LoggedOut, "logged out", true);
             // What the logout's own tasks send still goes out first.
             let _ = flush_ending(link, writer, sent).await;
-            refuse(writer, DisconnectReason::LoggedOut, "logged out").await;
+            close_with(writer, DisconnectReason::LoggedOut, "logged out").await;
         }
         End::Refused(reason, text) => {
             shared.end_session(link.id, reason, &text, false);
-            refuse(writer, reason, &text).await;
+            close_with(writer, reason, &text).await;
         }
         End::Replaced => {
             refuse(
@@ -446,7 +446,7 @@ async fn finish(
         }
         End::SessionEnded(reason, text) => {
             let _ = flush_ending(link, writer, sent).await;
-            refuse(writer, reason, &text).await;
+            close_with(writer, reason, &text).await;
         }
     }
 }
@@ -467,14 +467,15 @@ async fn flush_ending(link: &SessionLink, writer: &mut FrameWriter, sent: u64) -
     }
 }
 
-/// Tells the client why, and closes.
+/// Counts a connection closed for `reason` without ending a session (the session's end is
+/// counted where it ends), tells the client why, and closes.
 async fn refuse(writer: &mut FrameWriter, reason: DisconnectReason, text: &str) {
-    if !matches!(
-        reason,
-        DisconnectReason::LoggedOut | DisconnectReason::Kicked
-    ) {
-        metrics::connection_refused(reason);
-    }
+    metrics::connection_refused(reason);
+    close_with(writer, reason, text).await;
+}
+
+/// Tells the client why, and closes.
+async fn close_with(writer: &mut FrameWriter, reason: DisconnectReason, text: &str) {
     let frame = ServerFrame::Disconnect {
         reason,
         text: text.to_owned(),

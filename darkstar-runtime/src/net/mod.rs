@@ -89,7 +89,7 @@ impl Network {
                 ws_addr: None,
             });
         }
-        raise_fd_limit();
+        raise_open_file_limit();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.network_threads)
             .thread_name("darkstar-net")
@@ -211,27 +211,33 @@ async fn accept_failed(e: std::io::Error) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-/// Raises the open-file limit to its hard limit: every connection is a file descriptor,
-/// and the usual soft limit of 1024 is far below what a server holds.
-fn raise_fd_limit() {
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
+/// Raises this process's open-file limit to its hard limit, and returns the limit now in
+/// force (0 if it cannot be read). Every connection is a file descriptor, and the usual soft
+/// limit of 1024 is far below what a server holds; the server calls this when it starts
+/// listening, and a load generator or test holding many client connections can call it too.
+pub fn raise_open_file_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct passed to it.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 0;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let wanted = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
         };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-                info!(
-                    from = lim.rlim_cur,
-                    to = lim.rlim_max,
-                    "raised the open-file limit"
-                );
-            }
+        // SAFETY: setrlimit only reads the struct passed to it.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+            info!(
+                from = lim.rlim_cur,
+                to = lim.rlim_max,
+                "raised the open-file limit"
+            );
+            return lim.rlim_max;
         }
     }
+    lim.rlim_cur
 }
