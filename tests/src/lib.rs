@@ -33,5 +33,11 @@ pub mod book_store_format {}
 #[doc = include_str!("../../book/src/sessions.md")]
 pub mod book_sessions {}
 
+#[doc = include_str!("../../book/src/channels.md")]
+pub mod book_channels {}
+
+#[doc = include_str!("../../book/src/reconnection.md")]
+pub mod book_reconnection {}
+
 #[doc = include_str!("../../book/src/clients.md")]
 pub mod book_clients {}
