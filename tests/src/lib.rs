@@ -1,7 +1,10 @@
 //! Cross-crate tests of Darkstar for Rust.
 //!
 //! The book's chapters are included here as documentation so that `cargo test` compiles
-//! and runs every Rust example in them.
+//! and runs every Rust example in them. [`prometheus`] reads the metrics endpoint for the
+//! tests that check what the server counted.
+
+pub mod prometheus;
 
 #[doc = include_str!("../../book/src/getting-started.md")]
 pub mod book_getting_started {}

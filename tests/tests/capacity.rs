@@ -4,7 +4,7 @@
 //! limit to the hard limit.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use std::time::Duration;
 use darkstar_client::{Client, Endpoint, Event, Options};
 use darkstar_runtime::{raise_open_file_limit, Config, LoginMode, Server};
 use darkstar_sdk::prelude::*;
+use darkstar_tests::prometheus::{sample, scrape};
 
 const SESSIONS: usize = 10_000;
 const CHILD: &str = "DARKSTAR_CAPACITY_SERVER";
@@ -64,23 +65,6 @@ fn capacity_server() {
     let mut rest = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut rest);
     server.shutdown().unwrap();
-}
-
-fn scrape(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).expect("metrics endpoint listens");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
-}
-
-fn gauge(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.split(' ').next() == Some(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 #[test]
@@ -166,7 +150,7 @@ fn ten_thousand_sessions_at_once() {
     });
     let text = scrape(metrics);
     assert_eq!(
-        gauge(&text, "darkstar_sessions"),
+        sample(&text, "darkstar_sessions", ""),
         Some(SESSIONS as f64),
         "{text}"
     );

@@ -11,6 +11,7 @@ use darkstar_client::{Client, Endpoint, Event};
 use darkstar_protocol::{ClientFrame, Decoder, DisconnectReason, ServerFrame, PROTOCOL_VERSION};
 use darkstar_runtime::{Config, LoginMode, Server};
 use darkstar_sdk::prelude::*;
+use darkstar_tests::prometheus::{sample, scrape};
 
 #[managed(name = "hostile.Echo")]
 struct Echo {}
@@ -41,30 +42,21 @@ impl App for EchoApp {
 
 const MAX_FRAME: u32 = 4096;
 
+/// How many sessions or connections were cut for `reason` (0 if none were).
+fn disconnects(text: &str, reason: &str) -> u64 {
+    sample(
+        text,
+        "darkstar_disconnects_total",
+        &format!("reason=\"{reason}\""),
+    )
+    .unwrap_or(0.0) as u64
+}
+
 fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-}
-
-fn scrape(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).expect("metrics endpoint listens");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
-}
-
-/// The value of `darkstar_disconnects_total{reason="<reason>"}`, 0 if absent.
-fn disconnects(text: &str, reason: &str) -> u64 {
-    let label = format!("reason=\"{reason}\"");
-    text.lines()
-        .find(|l| l.starts_with("darkstar_disconnects_total") && l.contains(&label))
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0, |v| v.parse().expect("a count"))
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {

@@ -1,21 +1,11 @@
 //! The Prometheus endpoint serves the task, commit and core metrics.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::time::Duration;
 
 use darkstar_examples::counter::{Increment, Persistence};
 use darkstar_runtime::{Config, Server};
-
-fn scrape(addr: std::net::SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).expect("metrics endpoint listens");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
-}
+use darkstar_tests::prometheus::scrape;
 
 #[test]
 fn metrics_are_served_for_prometheus() {

@@ -68,7 +68,6 @@ impl System for Darkstar {
     async fn audit(&mut self) -> (i128, u64) {
         let (server, _) = self.running.as_ref().expect("prepared");
         let a = server.query(bank::audit).expect("audit");
-        assert_eq!(a.expected, a.total, "darkstar: money was created or lost");
         (a.total, a.negative)
     }
 }

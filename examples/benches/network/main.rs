@@ -27,7 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use darkstar_examples::load::{carry_lanes, Latency, LoadStats, Pipeline, Workload};
+use darkstar_examples::bank::request::{Outcome, TransferRequest};
+use darkstar_examples::load::{carry_lanes, Lane, Latency, LoadStats, Pipeline, Workload};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 /// What every run shares.
 pub struct Args {
@@ -92,6 +94,37 @@ pub trait System {
     fn prepare(&mut self, args: &Args, n: usize) -> impl Future<Output = Vec<Self::Lane>>;
     /// The sum of all balances and the number of negative ones.
     fn audit(&mut self) -> impl Future<Output = (i128, u64)>;
+}
+
+/// What one transfer came to: when it was sent, its outcome, and how many times the system
+/// aborted it before it committed.
+pub type Answer = Result<(Instant, Outcome, u32), String>;
+
+/// Carries `lane` by calling `transfer` for each request, with up to `lane.depth()` calls in
+/// flight at once, each answered as it completes: for systems whose client pipelines
+/// concurrent calls on one connection.
+pub async fn carry_concurrently<F, Fut>(mut lane: Lane, transfer: F) -> Result<(), String>
+where
+    F: Fn(TransferRequest, Instant) -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while in_flight.len() < lane.depth() {
+            let Some(r) = lane.next_request() else {
+                break;
+            };
+            in_flight.push(transfer(r, Instant::now()));
+        }
+        let Some(done) = in_flight.next().await else {
+            return Ok(());
+        };
+        let (sent, outcome, retries) = done?;
+        lane.answered(sent, outcome);
+        for _ in 0..retries {
+            lane.retried();
+        }
+    }
 }
 
 async fn measure<S: System>(system: &mut S, args: &Args, alpha: f64) -> Figures {

@@ -4,12 +4,11 @@
 
 use darkstar_examples::bank::request::{Outcome, TransferRequest};
 use darkstar_examples::load::{Lane, Pipeline};
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::{Args, System, INITIAL_BALANCE};
+use crate::{carry_concurrently, Answer, Args, System, INITIAL_BALANCE};
 
 const SCHEMA: &str = "
 DROP TABLE IF EXISTS accounts;
@@ -117,13 +116,8 @@ impl System for Postgres {
     }
 }
 
-/// One transfer, sent again until it commits: when it was sent, its outcome, and how many
-/// times PostgreSQL aborted it.
-async fn transfer(
-    lane: &PgLane,
-    r: TransferRequest,
-    sent: Instant,
-) -> Result<(Instant, Outcome, u32), String> {
+/// One transfer, sent again until it commits.
+async fn transfer(lane: &PgLane, r: TransferRequest, sent: Instant) -> Answer {
     let (from, to) = (r.from as i32, r.to as i32);
     let mut retries = 0;
     loop {
@@ -153,24 +147,8 @@ async fn transfer(
 }
 
 impl Pipeline for PgLane {
-    async fn carry(self, mut lane: Lane) -> Result<(), String> {
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < lane.depth() {
-                let Some(r) = lane.next_request() else {
-                    break;
-                };
-                in_flight.push(transfer(&self, r, Instant::now()));
-            }
-            let Some(done) = in_flight.next().await else {
-                break;
-            };
-            let (sent, outcome, retries) = done?;
-            lane.answered(sent, outcome);
-            for _ in 0..retries {
-                lane.retried();
-            }
-        }
-        Ok(())
+    async fn carry(self, lane: Lane) -> Result<(), String> {
+        let this = &self;
+        carry_concurrently(lane, move |r, sent| transfer(this, r, sent)).await
     }
 }

@@ -4,12 +4,11 @@
 
 use darkstar_examples::bank::request::{Outcome, TransferRequest};
 use darkstar_examples::load::{Lane, Pipeline};
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use redis::aio::MultiplexedConnection;
 use redis::Script;
 use std::time::Instant;
 
-use crate::{Args, System, INITIAL_BALANCE};
+use crate::{carry_concurrently, Answer, Args, System, INITIAL_BALANCE};
 
 const TRANSFER: &str = r"
 local amount = tonumber(ARGV[1])
@@ -122,7 +121,7 @@ async fn transfer(
     script: &Script,
     r: TransferRequest,
     sent: Instant,
-) -> Result<(Instant, Outcome), String> {
+) -> Answer {
     let moved: i64 = script
         .key(key(r.from))
         .key(key(r.to))
@@ -130,37 +129,21 @@ async fn transfer(
         .invoke_async(&mut connection)
         .await
         .map_err(|e| format!("redis transfer: {e}"))?;
-    Ok((
-        sent,
-        if moved == 1 {
-            Outcome::Moved
-        } else {
-            Outcome::Refused
-        },
-    ))
+    let outcome = if moved == 1 {
+        Outcome::Moved
+    } else {
+        Outcome::Refused
+    };
+    // A Lua script runs alone in Redis: it is never aborted.
+    Ok((sent, outcome, 0))
 }
 
 impl Pipeline for RedisLane {
-    async fn carry(self, mut lane: Lane) -> Result<(), String> {
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < lane.depth() {
-                let Some(r) = lane.next_request() else {
-                    break;
-                };
-                in_flight.push(transfer(
-                    self.connection.clone(),
-                    &self.script,
-                    r,
-                    Instant::now(),
-                ));
-            }
-            let Some(done) = in_flight.next().await else {
-                break;
-            };
-            let (sent, outcome) = done?;
-            lane.answered(sent, outcome);
-        }
-        Ok(())
+    async fn carry(self, lane: Lane) -> Result<(), String> {
+        let this = &self;
+        carry_concurrently(lane, move |r, sent| {
+            transfer(this.connection.clone(), &this.script, r, sent)
+        })
+        .await
     }
 }

@@ -145,24 +145,30 @@ fn main() -> ExitCode {
     }
     let audit = server.query(bank::audit);
     let shutdown = server.shutdown();
-    match (audit, shutdown) {
-        (Ok(a), Ok(())) if a.total == a.expected && a.negative == 0 && errors.is_empty() => {
-            println!(
-                "audit: {} transfers answered; total balance {} as expected, no negative balance",
-                stats.committed.load(Ordering::Relaxed),
-                a.total
-            );
-            ExitCode::SUCCESS
-        }
-        (Ok(a), _) if a.total == a.expected && a.negative == 0 => ExitCode::FAILURE,
-        (Ok(a), _) => {
+    let mut ok = errors.is_empty();
+    match audit {
+        Ok(a) if a.total == a.expected && a.negative == 0 => println!(
+            "audit: {} transfers answered; total balance {} as expected, no negative balance",
+            stats.committed.load(Ordering::Relaxed),
+            a.total
+        ),
+        Ok(a) => {
             eprintln!("audit FAILED: {a:?}");
-            ExitCode::FAILURE
+            ok = false;
         }
-        (Err(e), _) => {
+        Err(e) => {
             eprintln!("error: audit: {e}");
-            ExitCode::FAILURE
+            ok = false;
         }
+    }
+    if let Err(e) = shutdown {
+        eprintln!("error: shutdown: {e}");
+        ok = false;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

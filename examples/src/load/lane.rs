@@ -68,11 +68,6 @@ impl Lane {
     pub fn retried(&self) {
         self.stats.retries.fetch_add(1, Ordering::Relaxed);
     }
-
-    /// Whether the load is stopping.
-    pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
 }
 
 /// A connection to a system under load that can carry a lane.
