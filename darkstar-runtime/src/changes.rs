@@ -98,21 +98,33 @@ impl Changes {
     /// Its writes replace ours; its snapshot reads are added unless we already read the
     /// same key (from the same snapshot, so at the same version).
     pub fn absorb(&mut self, later: &mut Changes) {
-        for (id, slot) in later.objects.drain() {
-            self.objects.insert(id, slot);
+        // Draining a map writes its whole control array, even an empty one's, and most
+        // tasks leave some of these maps empty: this runs after every task.
+        if !later.objects.is_empty() {
+            for (id, slot) in later.objects.drain() {
+                self.objects.insert(id, slot);
+            }
         }
         self.names.append(&mut later.names);
-        for (id, slot) in later.tasks.drain() {
-            self.tasks.insert(id, slot);
+        if !later.tasks.is_empty() {
+            for (id, slot) in later.tasks.drain() {
+                self.tasks.insert(id, slot);
+            }
         }
-        for (id, v) in later.reads.objects.drain() {
-            self.reads.objects.entry(id).or_insert(v);
+        if !later.reads.objects.is_empty() {
+            for (id, v) in later.reads.objects.drain() {
+                self.reads.objects.entry(id).or_insert(v);
+            }
         }
-        for (id, v) in later.reads.tasks.drain() {
-            self.reads.tasks.entry(id).or_insert(v);
+        if !later.reads.tasks.is_empty() {
+            for (id, v) in later.reads.tasks.drain() {
+                self.reads.tasks.entry(id).or_insert(v);
+            }
         }
-        for (name, v) in later.reads.names.drain() {
-            self.reads.names.entry(name).or_insert(v);
+        if !later.reads.names.is_empty() {
+            for (name, v) in later.reads.names.drain() {
+                self.reads.names.entry(name).or_insert(v);
+            }
         }
         self.reads.next_names.append(&mut later.reads.next_names);
         self.scheduled.append(&mut later.scheduled);

@@ -77,6 +77,48 @@ fn leak(ctx: &mut Context, counter: Ref<Counter>) -> TaskResult {
     Ok(())
 }
 
+#[task(name = "test.objects.six")]
+fn six(ctx: &mut Context) -> TaskResult {
+    for value in 0..6 {
+        let c = ctx.create(Counter { value })?;
+        ctx.bind(&format!("c{value}"), c)?;
+    }
+    Ok(())
+}
+
+/// Reads stored objects again and again, between its own writes: every read must show the
+/// task's latest change, however the runtime remembers what it already read.
+#[task(name = "test.objects.reread")]
+fn reread(ctx: &mut Context, counters: Vec<Ref<Counter>>) -> TaskResult {
+    let check = |ctx: &Context, i: usize, want: u64| -> TaskResult {
+        let got = ctx.get(counters[i])?.value();
+        if got != want {
+            return Err(TaskError::abort(format!(
+                "counter {i} read {got}, want {want}"
+            )));
+        }
+        Ok(())
+    };
+    for (i, _) in counters.iter().enumerate() {
+        check(ctx, i, i as u64)?;
+    }
+    check(ctx, 0, 0)?;
+    ctx.get_mut(counters[1])?.value += 10;
+    check(ctx, 1, 11)?;
+    check(ctx, 2, 2)?;
+    ctx.set(counters[2], Counter { value: 20 })?;
+    check(ctx, 2, 20)?;
+    check(ctx, 3, 3)?;
+    ctx.remove(counters[3])?;
+    if ctx.try_get(counters[3])?.is_some() {
+        return Err(TaskError::abort("a removed counter was still read"));
+    }
+    for (i, want) in [(0, 0), (1, 11), (2, 20), (4, 4), (5, 5), (1, 11)] {
+        check(ctx, i, want)?;
+    }
+    Ok(())
+}
+
 #[managed(name = "test.Unregistered")]
 struct Unregistered {
     x: u32,
@@ -98,6 +140,8 @@ impl App for ObjectsGame {
             .task::<Names>()
             .task::<Walk>()
             .task::<Leak>()
+            .task::<Six>()
+            .task::<Reread>()
             .task::<StoreUnregistered>();
     }
 }
@@ -111,6 +155,35 @@ fn objects_are_created_read_written_and_removed() {
         .query(|ctx| Ok(ctx.get(ctx.lookup::<Counter>("kept")?)?.value()))
         .unwrap();
     assert_eq!(kept, 3);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn stored_objects_read_again_show_the_tasks_own_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ObjectsGame, dir.path());
+    server.submit(Six {}).wait().unwrap();
+    let counters: Vec<Ref<Counter>> = server
+        .query(|ctx| (0..6).map(|i| ctx.lookup(&format!("c{i}"))).collect())
+        .unwrap();
+    server
+        .submit(Reread {
+            counters: counters.clone(),
+        })
+        .wait()
+        .unwrap();
+    let stored = server
+        .query(move |ctx| {
+            counters
+                .iter()
+                .map(|&c| Ok(ctx.try_get(c)?.map(|c| c.value())))
+                .collect::<Result<Vec<_>, TaskError>>()
+        })
+        .unwrap();
+    assert_eq!(
+        stored,
+        [Some(0), Some(11), Some(20), None, Some(4), Some(5)]
+    );
     server.shutdown().unwrap();
 }
 

@@ -38,7 +38,10 @@ impl<T> Persist for T where
 
 /// Archives `value` into 16-byte-aligned bytes.
 pub fn encode<T: Persist>(value: &T, type_name: &'static str) -> Result<AlignedVec, TaskError> {
-    rkyv::to_bytes::<rancor::Error>(value).map_err(|e| TaskError::Encode {
+    // Room for the root up front: most managed values are fixed-size, and growing from
+    // empty costs a reallocation or two per write.
+    let buffer = AlignedVec::with_capacity(std::mem::size_of::<T::Archived>().max(16));
+    rkyv::api::high::to_bytes_in::<_, rancor::Error>(value, buffer).map_err(|e| TaskError::Encode {
         type_name,
         reason: e.to_string(),
     })

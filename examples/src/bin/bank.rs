@@ -16,6 +16,11 @@ use darkstar_examples::cli;
 use darkstar_examples::load::{carry_lanes, Latency, LoadStats, SessionLane, Workload};
 use darkstar_runtime::{Server, ServerArgs};
 
+// Buffers cross threads here (a reply is built on a core and freed by the network thread),
+// which the system allocator handles poorly; any allocator will do for correctness.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "A bank on Darkstar for Rust, played by bot clients over TCP")]
 struct Cli {
