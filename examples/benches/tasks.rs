@@ -13,44 +13,33 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use darkstar_examples::bank::{self, BankApp};
 use darkstar_examples::load::{drive, Latency, LoadStats, Workload};
 use darkstar_runtime::{Config, Server};
 
+/// The benchmark's options.
+#[derive(Parser)]
+#[command(about = "The transfer benchmark through the full task path, in process")]
 struct Args {
+    /// Seconds measured per run.
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Seconds run before measuring.
+    #[arg(long, default_value_t = 2)]
     warmup: u64,
-    in_flight: usize,
+    /// Transfers kept in flight.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    in_flight: u32,
+    /// Executor cores (0: one per CPU).
+    #[arg(long, default_value_t = 0)]
     cores: usize,
+    /// Accounts in the bank.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(2..))]
     accounts: u32,
-}
-
-fn parse_args() -> Args {
-    let mut a = Args {
-        seconds: 10,
-        warmup: 2,
-        in_flight: 1024,
-        cores: 0,
-        accounts: 100_000,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> u64 {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{name} needs a number"))
-        };
-        match flag.as_str() {
-            "--seconds" => a.seconds = value("--seconds"),
-            "--warmup" => a.warmup = value("--warmup"),
-            "--in-flight" => a.in_flight = value("--in-flight") as usize,
-            "--cores" => a.cores = value("--cores") as usize,
-            "--accounts" => a.accounts = value("--accounts") as u32,
-            "--bench" => {}
-            other => panic!("unknown flag {other}"),
-        }
-    }
-    a
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 struct Figures {
@@ -82,7 +71,7 @@ fn run(args: &Args, alpha: f64, learning: bool) -> Figures {
     let stop = AtomicBool::new(false);
     let workload = Workload {
         alpha,
-        in_flight: args.in_flight,
+        in_flight: args.in_flight as usize,
         ..Workload::default()
     };
     let figures = std::thread::scope(|scope| {
@@ -120,7 +109,7 @@ fn run(args: &Args, alpha: f64, learning: bool) -> Figures {
 }
 
 fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let cores = if args.cores == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {

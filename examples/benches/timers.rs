@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use darkstar_runtime::{Config, Server};
 use darkstar_sdk::prelude::*;
 
@@ -50,16 +51,20 @@ fn rss() -> (u64, u64) {
     (field("RssAnon:"), field("RssFile:"))
 }
 
+/// The benchmark's options.
+#[derive(Parser)]
+#[command(about = "What a million pending timers cost: memory and start-up time")]
+struct Args {
+    /// One-shot tasks to schedule an hour ahead.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    timers: u64,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
 fn main() {
-    let mut timers: u64 = 1_000_000;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--timers" => timers = it.next().and_then(|v| v.parse().ok()).expect("--timers N"),
-            "--bench" => {}
-            other => panic!("unknown flag {other}"),
-        }
-    }
+    let timers = Args::parse().timers;
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = Config {
         data_dir: dir.path().to_owned(),

@@ -40,9 +40,7 @@ impl System for Darkstar {
             tcp_addr: Some("127.0.0.1:0".parse().expect("an address")),
             // The benchmark measures transfers, not password checks.
             login_mode: LoginMode::Development,
-            session_window: u32::try_from(args.depth)
-                .expect("depth fits in u32")
-                .max(256),
+            session_window: args.depth.max(256),
             ..Config::default()
         };
         let app = BankApp {

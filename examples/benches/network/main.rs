@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use darkstar_examples::bank::request::{Outcome, TransferRequest};
 use darkstar_examples::load::{carry_lanes, Lane, Latency, LoadStats, Pipeline, Workload};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -41,51 +42,37 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// What every run shares.
+#[derive(Parser)]
+#[command(about = "Transfers over the network: Darkstar against PostgreSQL and Redis")]
 pub struct Args {
-    rounds: usize,
+    /// Rounds: each system runs once per round and alpha, in turn.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
+    /// Seconds measured per run.
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Seconds run before measuring.
+    #[arg(long, default_value_t = 2)]
     warmup: u64,
-    connections: usize,
-    depth: usize,
+    /// Connections, each one lane of the generator.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    connections: u32,
+    /// Requests in flight per connection.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    depth: u32,
+    /// Accounts in every system.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(2..))]
     accounts: u32,
+    /// Darkstar's executor cores (0: one per CPU).
+    #[arg(long, default_value_t = 0)]
     cores: usize,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// The starting balance of every account, in every system.
 pub const INITIAL_BALANCE: i64 = 10_000_000;
-
-fn parse_args() -> Args {
-    let mut a = Args {
-        rounds: 3,
-        seconds: 10,
-        warmup: 2,
-        connections: 50,
-        depth: 64,
-        accounts: 100_000,
-        cores: 0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> u64 {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{name} needs a number"))
-        };
-        match flag.as_str() {
-            "--rounds" => a.rounds = value("--rounds") as usize,
-            "--seconds" => a.seconds = value("--seconds"),
-            "--warmup" => a.warmup = value("--warmup"),
-            "--connections" => a.connections = value("--connections") as usize,
-            "--depth" => a.depth = value("--depth") as usize,
-            "--accounts" => a.accounts = value("--accounts") as u32,
-            "--cores" => a.cores = value("--cores") as usize,
-            "--bench" => {}
-            other => panic!("unknown flag {other}"),
-        }
-    }
-    assert!(a.rounds > 0 && a.connections > 0 && a.depth > 0 && a.accounts >= 2);
-    a
-}
 
 /// What one run measured.
 #[derive(Clone, Copy)]
@@ -140,7 +127,7 @@ where
 }
 
 async fn measure<S: System>(system: &mut S, args: &Args, alpha: f64) -> Figures {
-    let lanes = system.prepare(args, args.connections).await;
+    let lanes = system.prepare(args, args.connections as usize).await;
     let stats = Arc::new(LoadStats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let workload = Workload {
@@ -149,7 +136,7 @@ async fn measure<S: System>(system: &mut S, args: &Args, alpha: f64) -> Figures 
     };
     let carrying = {
         let (stats, stop) = (stats.clone(), stop.clone());
-        let (accounts, depth) = (u64::from(args.accounts), args.depth);
+        let (accounts, depth) = (u64::from(args.accounts), args.depth as usize);
         tokio::spawn(
             async move { carry_lanes(lanes, accounts, depth, &workload, &stats, &stop).await },
         )
@@ -211,15 +198,17 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-/// One system's rounds at one alpha, then their median.
-struct Series {
-    name: &'static str,
-    rounds: Vec<Figures>,
+/// Every round's figures at one alpha; a peer's list stays empty when it is not measured.
+#[derive(Default)]
+struct Rounds {
+    darkstar: Vec<Figures>,
+    postgres: Vec<Figures>,
+    redis: Vec<Figures>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let mut darkstar = darkstar::Darkstar::new(args.cores);
     let mut postgres = postgres::Postgres::from_env();
     let mut redis = redis::Redis::from_env();
@@ -238,61 +227,50 @@ async fn main() {
         "{:<12} {:>5} {:>6} {:>12} {:>10} {:>10} {:>9}",
         "system", "alpha", "round", "TPS", "p50", "p99", "retries"
     );
-    // Per alpha: darkstar, then postgres and redis when they are measured.
-    let mut table: Vec<(f64, Vec<Series>)> = Vec::new();
+    let mut table: Vec<(f64, Rounds)> = Vec::new();
     for alpha in [0.0, 1.5] {
-        let mut series = vec![Series {
-            name: darkstar.name(),
-            rounds: Vec::new(),
-        }];
-        for s in [
-            postgres.as_ref().map(|s| s.name()),
-            redis.as_ref().map(|s| s.name()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            series.push(Series {
-                name: s,
-                rounds: Vec::new(),
-            });
-        }
+        let mut rounds = Rounds::default();
         for round in 1..=args.rounds {
             let label = format!("{round}/{}", args.rounds);
             let d = measure(&mut darkstar, &args, alpha).await;
             row(darkstar.name(), alpha, &label, &d);
-            series[0].rounds.push(d);
+            rounds.darkstar.push(d);
             if let Some(s) = &mut postgres {
                 let f = measure(s, &args, alpha).await;
                 row(s.name(), alpha, &label, &f);
-                series[1].rounds.push(f);
+                rounds.postgres.push(f);
             }
             if let Some(s) = &mut redis {
                 let f = measure(s, &args, alpha).await;
                 row(s.name(), alpha, &label, &f);
-                series.last_mut().expect("redis's series").rounds.push(f);
+                rounds.redis.push(f);
             }
         }
-        table.push((alpha, series));
+        table.push((alpha, rounds));
     }
     println!();
     println!("median rounds:");
-    let medians: Vec<(f64, Vec<(&str, Figures)>)> = table
-        .into_iter()
-        .map(|(alpha, series)| {
-            let m = series
-                .into_iter()
-                .map(|s| (s.name, median(s.rounds)))
-                .collect::<Vec<_>>();
-            for (name, f) in &m {
-                row(name, alpha, "median", f);
+    // Per alpha: Darkstar's median, then each measured peer's with its target ratio.
+    let mut medians = Vec::new();
+    for (alpha, rounds) in table {
+        let d = median(rounds.darkstar);
+        row("darkstar", alpha, "median", &d);
+        let mut peers = Vec::new();
+        for (name, target, figures) in [
+            ("postgres", 20.0, rounds.postgres),
+            ("redis", 3.0, rounds.redis),
+        ] {
+            if !figures.is_empty() {
+                let f = median(figures);
+                row(name, alpha, "median", &f);
+                peers.push((name, target, f));
             }
-            (alpha, m)
-        })
-        .collect();
+        }
+        medians.push((alpha, d, peers));
+    }
     println!();
-    let uniform = medians[0].1[0].1.tps;
-    let zipf = medians[1].1[0].1.tps;
+    let uniform = medians[0].1.tps;
+    let zipf = medians[1].1.tps;
     println!(
         "darkstar alpha 0: {uniform:.0} TPS (target 150,000: {})",
         verdict(uniform >= 150_000.0)
@@ -302,14 +280,12 @@ async fn main() {
         zipf / uniform,
         verdict(zipf >= 0.8 * uniform)
     );
-    for (alpha, m) in &medians {
-        let d = m[0].1.tps;
-        for (name, f) in &m[1..] {
-            let target = if *name == "postgres" { 20.0 } else { 3.0 };
-            let x = d / f.tps;
+    for (alpha, d, peers) in &medians {
+        for (name, target, f) in peers {
+            let x = d.tps / f.tps;
             println!(
                 "alpha {alpha}: darkstar / {name} = {x:.1}x (target {target}x: {})",
-                verdict(x >= target)
+                verdict(x >= *target)
             );
         }
     }
