@@ -143,7 +143,9 @@ impl App for FailuresGame {
             .task::<CancelIfGate>()
             .task::<Big>()
             .task::<Periodic>()
-            .task::<After>();
+            .task::<After>()
+            .task::<Bomb>()
+            .task::<AfterMax>();
     }
 }
 
@@ -436,21 +438,11 @@ fn bomb(_ctx: &mut Context) -> TaskResult {
     std::panic::panic_any(Grenade)
 }
 
-struct BombGame;
-impl App for BombGame {
-    fn register(&self, types: &mut Types) {
-        FailuresGame.register(types);
-        types.task::<Bomb>();
-    }
-}
-
 /// A panic payload whose `Drop` panics too is contained.
 #[test]
 fn a_panic_payload_that_panics_when_dropped_is_contained() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(dir.path());
-    c.cores = 1;
-    let server = Server::builder(BombGame).config(c).start().unwrap();
+    let server = start_with(dir.path(), |c| c.cores = 1);
     let r = server.submit(Bomb {}).wait();
     let (tx, rx) = std::sync::mpsc::channel();
     server.submit_with(
@@ -482,21 +474,11 @@ fn after_max(ctx: &mut Context, pin: Ref<Counter>) -> TaskResult {
     Ok(())
 }
 
-struct MaxGame;
-impl App for MaxGame {
-    fn register(&self, types: &mut Types) {
-        FailuresGame.register(types);
-        types.task::<AfterMax>();
-    }
-}
-
 /// `schedule_after(Duration::MAX)`, then the core idles with that timer.
 #[test]
 fn the_longest_delay_leaves_the_core_idle() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(dir.path());
-    c.cores = 1;
-    let server = Server::builder(MaxGame).config(c).start().unwrap();
+    let server = start_with(dir.path(), |c| c.cores = 1);
     let p0 = counter_on(&server, "p0", 0);
     server.submit(AfterMax { pin: p0 }).wait().unwrap();
     std::thread::sleep(Duration::from_millis(300));

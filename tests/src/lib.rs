@@ -2,9 +2,11 @@
 //!
 //! The book's chapters are included here as documentation so that `cargo test` compiles
 //! and runs every Rust example in them. [`prometheus`] reads the metrics endpoint for the
-//! tests that check what the server counted.
+//! tests that check what the server counted; [`server_config`] is the configuration the
+//! client-facing tests start their servers with.
 
 pub mod prometheus;
+pub mod server_config;
 
 #[doc = include_str!("../../book/src/getting-started.md")]
 pub mod book_getting_started {}

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use darkstar_client::{Client, Endpoint, Event, Options};
-use darkstar_runtime::{raise_open_file_limit, Config, LoginMode, Server};
+use darkstar_runtime::{raise_open_file_limit, Config, Server};
 use darkstar_sdk::prelude::*;
 use darkstar_tests::prometheus::{sample, scrape};
+use darkstar_tests::server_config::dev_server_config;
 
 const SESSIONS: usize = 10_000;
 const CHILD: &str = "DARKSTAR_CAPACITY_SERVER";
@@ -52,12 +53,8 @@ fn capacity_server() {
     };
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        data_dir: dir.path().to_owned(),
-        cores: 2,
-        tcp_addr: Some("127.0.0.1:0".parse().unwrap()),
-        login_mode: LoginMode::Development,
         metrics_addr: Some(metrics.parse().unwrap()),
-        ..Config::default()
+        ..dev_server_config(dir.path())
     };
     let server = Server::builder(EchoApp).config(config).start().unwrap();
     println!("ADDR {}", server.tcp_addr().unwrap());

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use darkstar_client::{Client, Endpoint, Event};
 use darkstar_examples::chat::{ChatApp, MAX_MESSAGE};
-use darkstar_runtime::{Config, LoginMode, Server};
+use darkstar_runtime::Server;
+use darkstar_tests::server_config::dev_server_config;
 
 async fn next(client: &mut Client) -> Event {
     tokio::time::timeout(Duration::from_secs(20), client.next_event())
@@ -39,14 +40,10 @@ async fn joined(client: &mut Client) -> (u64, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_talk_in_rooms_whisper_and_are_moderated() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_owned(),
-        cores: 2,
-        tcp_addr: Some("127.0.0.1:0".parse().unwrap()),
-        login_mode: LoginMode::Development,
-        ..Config::default()
-    };
-    let server = Server::builder(ChatApp).config(config).start().unwrap();
+    let server = Server::builder(ChatApp)
+        .config(dev_server_config(dir.path()))
+        .start()
+        .unwrap();
     let endpoint = Endpoint::tcp(server.tcp_addr().unwrap().to_string());
     let mut ann = Client::connect(endpoint.clone(), "ann", "").await.unwrap();
     let mut ben = Client::connect(endpoint.clone(), "ben", "").await.unwrap();

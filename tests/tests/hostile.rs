@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use darkstar_client::{Client, Endpoint, Event};
 use darkstar_protocol::{ClientFrame, Decoder, DisconnectReason, ServerFrame, PROTOCOL_VERSION};
-use darkstar_runtime::{Config, LoginMode, Server};
+use darkstar_runtime::{Config, Server};
 use darkstar_sdk::prelude::*;
 use darkstar_tests::prometheus::{sample, scrape};
+use darkstar_tests::server_config::dev_server_config;
 
 #[managed(name = "hostile.Echo")]
 struct Echo {}
@@ -138,16 +139,12 @@ fn hostile_clients_are_cut_off_while_others_keep_working() {
     let metrics = free_port();
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        data_dir: dir.path().to_owned(),
-        cores: 2,
-        tcp_addr: Some("127.0.0.1:0".parse().unwrap()),
-        login_mode: LoginMode::Development,
         max_frame: MAX_FRAME,
         login_timeout_ms: 500,
         frame_timeout_ms: 300,
         session_queue_kib: 256,
         metrics_addr: Some(metrics),
-        ..Config::default()
+        ..dev_server_config(dir.path())
     };
     let server = Server::builder(EchoApp).config(config).start().unwrap();
     let addr = server.tcp_addr().unwrap();

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use darkstar_client::{Client, Endpoint, Event};
-use darkstar_runtime::{Config, LoginMode, Server};
+use darkstar_runtime::{Config, Server};
 use darkstar_sdk::prelude::*;
+use darkstar_tests::server_config::dev_server_config;
 
 #[managed(name = "tests.Player")]
 struct Player {
@@ -53,12 +54,8 @@ impl App for Chat {
 
 fn server(dir: &std::path::Path) -> Server {
     let config = Config {
-        data_dir: dir.to_owned(),
-        cores: 2,
-        tcp_addr: Some("127.0.0.1:0".parse().unwrap()),
         ws_addr: Some("127.0.0.1:0".parse().unwrap()),
-        login_mode: LoginMode::Development,
-        ..Config::default()
+        ..dev_server_config(dir)
     };
     Server::builder(Chat).config(config).start().unwrap()
 }
