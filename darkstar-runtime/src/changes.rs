@@ -6,6 +6,7 @@
 //! validated at commit, since everything above it commits in the same atomic batch.
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
 
 use darkstar_sdk::Delivery;
 use darkstar_storage::Batch;
@@ -98,34 +99,16 @@ impl Changes {
     /// Its writes replace ours; its snapshot reads are added unless we already read the
     /// same key (from the same snapshot, so at the same version).
     pub fn absorb(&mut self, later: &mut Changes) {
-        // Draining a map writes its whole control array, even an empty one's, and most
-        // tasks leave some of these maps empty: this runs after every task.
-        if !later.objects.is_empty() {
-            for (id, slot) in later.objects.drain() {
-                self.objects.insert(id, slot);
-            }
-        }
+        move_entries(&mut later.objects, &mut self.objects, Keep::Later);
         self.names.append(&mut later.names);
-        if !later.tasks.is_empty() {
-            for (id, slot) in later.tasks.drain() {
-                self.tasks.insert(id, slot);
-            }
-        }
-        if !later.reads.objects.is_empty() {
-            for (id, v) in later.reads.objects.drain() {
-                self.reads.objects.entry(id).or_insert(v);
-            }
-        }
-        if !later.reads.tasks.is_empty() {
-            for (id, v) in later.reads.tasks.drain() {
-                self.reads.tasks.entry(id).or_insert(v);
-            }
-        }
-        if !later.reads.names.is_empty() {
-            for (name, v) in later.reads.names.drain() {
-                self.reads.names.entry(name).or_insert(v);
-            }
-        }
+        move_entries(&mut later.tasks, &mut self.tasks, Keep::Later);
+        move_entries(
+            &mut later.reads.objects,
+            &mut self.reads.objects,
+            Keep::Ours,
+        );
+        move_entries(&mut later.reads.tasks, &mut self.reads.tasks, Keep::Ours);
+        move_entries(&mut later.reads.names, &mut self.reads.names, Keep::Ours);
         self.reads.next_names.append(&mut later.reads.next_names);
         self.scheduled.append(&mut later.scheduled);
         self.deliveries.append(&mut later.deliveries);
@@ -171,6 +154,35 @@ impl Changes {
         }
         for (after, observed) in &self.reads.next_names {
             batch.read_next_name(after.as_deref(), observed.as_deref());
+        }
+    }
+}
+
+/// Whose value a key keeps when both change sets have it.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// The later task's (a write replaces an earlier one).
+    Later,
+    /// Ours (a read records the version the first reader saw).
+    Ours,
+}
+
+/// Moves every entry of `later` into `ours`.
+#[inline]
+fn move_entries<K: Eq + Hash, V>(later: &mut HashMap<K, V>, ours: &mut HashMap<K, V>, keep: Keep) {
+    // Draining a map writes its whole control array, even an empty one's, and most tasks
+    // leave some of these maps empty: this runs after every task.
+    if later.is_empty() {
+        return;
+    }
+    for (k, v) in later.drain() {
+        match keep {
+            Keep::Later => {
+                ours.insert(k, v);
+            }
+            Keep::Ours => {
+                ours.entry(k).or_insert(v);
+            }
         }
     }
 }

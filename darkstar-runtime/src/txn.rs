@@ -10,15 +10,13 @@ use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 use darkstar_sdk::{Delivery, RawObject, Schedule, TaskError, Transaction};
-use darkstar_storage::{Snapshot, Store};
+use darkstar_storage::Snapshot;
 use rkyv::util::AlignedVec;
 
 use crate::changes::{Changes, ObjectSlot, Scheduled, TaskSlot};
 use crate::clock::{millis, now_ms};
 use crate::names;
 use crate::record::TaskHeader;
-use crate::registry::Registry;
-use crate::session::SessionTable;
 use crate::shared::Shared;
 
 /// The state a running task mutates through `&self`.
@@ -37,9 +35,8 @@ struct State {
 pub(crate) struct TaskTxn<'b> {
     snap: &'b Snapshot,
     batch: &'b Changes,
-    store: &'b Store,
-    registry: &'b Registry,
-    sessions: &'b SessionTable,
+    /// The server's store, type registry and session table.
+    shared: &'b Shared,
     deadline: Instant,
     limit: Duration,
     /// Context calls so far; the clock is read on every `CLOCK_EVERY`th.
@@ -84,9 +81,7 @@ impl<'b> TaskTxn<'b> {
         TaskTxn {
             snap,
             batch,
-            store: &shared.store,
-            registry: &shared.registry,
-            sessions: &shared.sessions,
+            shared,
             deadline: Instant::now() + limit,
             limit,
             calls: Cell::new(0),
@@ -211,7 +206,7 @@ impl Transaction for TaskTxn<'_> {
     }
 
     fn new_object_id(&self) -> u64 {
-        self.store.allocate_id()
+        self.shared.store.allocate_id()
     }
 
     fn write_object(
@@ -220,7 +215,7 @@ impl Transaction for TaskTxn<'_> {
         type_name: &'static str,
         bytes: AlignedVec,
     ) -> Result<(), TaskError> {
-        let Some(entry) = self.registry.object(type_name) else {
+        let Some(entry) = self.shared.registry.object(type_name) else {
             return Err(TaskError::Unregistered { type_name });
         };
         let mut st = self.state.borrow_mut();
@@ -332,12 +327,12 @@ impl Transaction for TaskTxn<'_> {
     }
 
     fn schedule(&self, task: Schedule) -> Result<u64, TaskError> {
-        if self.registry.task(task.type_name).is_none() {
+        if self.shared.registry.task(task.type_name).is_none() {
             return Err(TaskError::Unregistered {
                 type_name: task.type_name,
             });
         }
-        let id = self.store.allocate_id();
+        let id = self.shared.store.allocate_id();
         let header = TaskHeader {
             due_ms: now_ms().saturating_add(millis(task.delay)),
             period_ms: task.period.map_or(0, |p| millis(p).max(1)),
@@ -406,7 +401,8 @@ impl Transaction for TaskTxn<'_> {
     }
 
     fn is_connected(&self, session: u64) -> bool {
-        self.sessions
+        self.shared
+            .sessions
             .get(session)
             .is_some_and(|link| link.is_connected())
     }
