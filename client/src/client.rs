@@ -11,6 +11,17 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::conn::{open, Endpoint, Reader, Writer};
+
+/// Bytes of messages queued on the connection before the client stops taking more from
+/// its senders: the server's pace reaches the application as `send` waiting.
+const WRITE_AHEAD: usize = 64 * 1024;
+
+/// Commands taken from the senders and waiting for the window, at most; past it, senders
+/// wait in their channel.
+const HELD: usize = 256;
+
+/// How long a dropped client's last `Logout` may take to leave.
+const GOODBYE: Duration = Duration::from_secs(5);
 use crate::error::ClientError;
 use crate::event::Event;
 
@@ -23,6 +34,12 @@ pub struct Options {
     pub ack_every: u32,
     /// The largest frame accepted from the server.
     pub max_frame: u32,
+    /// Messages sent and not yet handled by the server, at most; `send` waits beyond
+    /// (default: 256, the server's default `session_window`). Keeping it at or below the
+    /// server's window means the server never stops reading this connection, so this
+    /// client's acknowledgements never queue behind messages the server is not taking
+    /// yet.
+    pub window: u32,
 }
 
 impl Default for Options {
@@ -31,6 +48,7 @@ impl Default for Options {
             reconnect: true,
             ack_every: 64,
             max_frame: 64 << 20,
+            window: 256,
         }
     }
 }
@@ -42,15 +60,27 @@ enum Command {
 }
 
 /// A logged-in session with a server.
+///
+/// It both sends ([`send`](Self::send), [`send_to_channel`](Self::send_to_channel)) and
+/// receives ([`next_event`](Self::next_event)). To send from other tasks while one task
+/// waits for events, take a [`Sender`] with [`sender`](Self::sender), or
+/// [`split`](Self::split) the client into a [`Sender`] and its [`Events`].
+///
+/// Dropping the client ends the session gracefully, unless a [`Sender`] taken from it is
+/// still alive: the session lasts until the client and every sender are gone.
 #[derive(Debug)]
 pub struct Client {
-    session: u64,
-    commands: mpsc::Sender<Command>,
-    events: mpsc::Receiver<Event>,
+    sender: Sender,
+    events: Events,
 }
 
 impl Client {
     /// Connects to `endpoint` and logs in as `name` with `password`.
+    ///
+    /// A refusal comes back as an error: [`ClientError::LoginRefused`] when the
+    /// authenticator or the game said no, [`ClientError::Disconnected`] when the server
+    /// turned the connection away with a reason code (such as
+    /// [`DisconnectReason::Busy`] or [`DisconnectReason::Full`]).
     pub async fn connect(
         endpoint: Endpoint,
         name: &str,
@@ -97,22 +127,96 @@ impl Client {
             since_ack: 0,
             next_seq: 1,
             unacked: VecDeque::new(),
+            held: VecDeque::new(),
+            logging_out: false,
             events: event_tx,
         };
         tokio::spawn(driver.run(reader, writer, command_rx));
         Ok(Client {
-            session,
-            commands,
-            events,
+            sender: Sender { session, commands },
+            events: Events { events },
         })
     }
 
+    /// The session's id on the server.
+    pub fn session_id(&self) -> u64 {
+        self.sender.session
+    }
+
+    /// A handle to send on this session from any task; see [`Sender`].
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
+    /// Splits the client into a [`Sender`], which can be cloned and handed to other tasks,
+    /// and the [`Events`] it receives. The session ends gracefully once every sender is
+    /// dropped.
+    pub fn split(self) -> (Sender, Events) {
+        (self.sender, self.events)
+    }
+
+    /// Sends a message to the session's listener; see [`Sender::send`].
+    pub async fn send(&self, message: impl Into<Vec<u8>>) -> Result<(), ClientError> {
+        self.sender.send(message).await
+    }
+
+    /// Sends a message to a channel the session is in; see [`Sender::send_to_channel`].
+    pub async fn send_to_channel(
+        &self,
+        channel: u64,
+        message: impl Into<Vec<u8>>,
+    ) -> Result<(), ClientError> {
+        self.sender.send_to_channel(channel, message).await
+    }
+
+    /// The next event; `None` once the session is over and every event was taken.
+    ///
+    /// Cancel-safe: if the future is dropped before it completes (another branch of a
+    /// `tokio::select!` won, a timeout passed), no event is lost; the next call returns it.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.next_event().await
+    }
+
+    /// Ends the session gracefully; see [`Sender::logout`].
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.sender.logout().await
+    }
+
+    /// Drops the connection and resumes the session on a new one; see
+    /// [`Sender::reconnect`].
+    pub async fn reconnect(&self) -> Result<(), ClientError> {
+        self.sender.reconnect().await
+    }
+}
+
+/// Sends on a session, from any task: a cheap handle that can be cloned, and moved to or
+/// shared between tasks and threads.
+///
+/// Messages from all the senders of one session (and its [`Client`]) are handled by the
+/// server in the order they were queued here. The session ends gracefully once the
+/// [`Client`] and every sender are dropped; after the session is over (the final
+/// [`Event::Disconnected`]), every call returns [`ClientError::Closed`].
+///
+/// Each call is cancel-safe: if its future is dropped before it completes, what it would
+/// have sent was not queued, and is not sent.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    session: u64,
+    commands: mpsc::Sender<Command>,
+}
+
+impl Sender {
     /// The session's id on the server.
     pub fn session_id(&self) -> u64 {
         self.session
     }
 
     /// Sends a message to the session's listener. Messages are handled in the order sent.
+    ///
+    /// `Ok` means the message is queued: while the session lasts, across reconnections,
+    /// it reaches the server and is handled exactly once. If the session ends first, it
+    /// may never be. While the connection is down messages wait here; once 1024 wait,
+    /// this waits too.
     pub async fn send(&self, message: impl Into<Vec<u8>>) -> Result<(), ClientError> {
         self.command(Command::Send(ClientFrame::Message {
             seq: 0,
@@ -122,7 +226,7 @@ impl Client {
     }
 
     /// Sends a message to a channel the session is in (its id comes with
-    /// [`Event::JoinedChannel`]).
+    /// [`Event::JoinedChannel`]), queued like [`send`](Self::send).
     pub async fn send_to_channel(
         &self,
         channel: u64,
@@ -136,13 +240,9 @@ impl Client {
         .await
     }
 
-    /// The next event; `None` once the session is over and every event was taken.
-    pub async fn next_event(&mut self) -> Option<Event> {
-        self.events.recv().await
-    }
-
-    /// Ends the session gracefully. Events up to the final
-    /// [`Event::Disconnected`] still arrive.
+    /// Ends the session gracefully; the logout goes out after the messages queued before
+    /// it. Events up to the final [`Event::Disconnected`] (reason
+    /// [`DisconnectReason::LoggedOut`]) still arrive.
     pub async fn logout(&self) -> Result<(), ClientError> {
         self.command(Command::Logout).await
     }
@@ -153,8 +253,29 @@ impl Client {
         self.command(Command::Reconnect).await
     }
 
+    /// Whether the session is over: every call would return [`ClientError::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.commands.is_closed()
+    }
+
     async fn command(&self, c: Command) -> Result<(), ClientError> {
         self.commands.send(c).await.map_err(|_| ClientError::Closed)
+    }
+}
+
+/// The events of a session, from [`Client::split`].
+#[derive(Debug)]
+pub struct Events {
+    events: mpsc::Receiver<Event>,
+}
+
+impl Events {
+    /// The next event; `None` once the session is over and every event was taken.
+    ///
+    /// Cancel-safe: if the future is dropped before it completes (another branch of a
+    /// `tokio::select!` won, a timeout passed), no event is lost; the next call returns it.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
     }
 }
 
@@ -212,6 +333,12 @@ struct Driver {
     next_seq: u64,
     /// Client messages the server has not yet acknowledged as handled.
     unacked: VecDeque<ClientFrame>,
+    /// Messages and a logout taken from the senders that wait, in order, for room in the
+    /// window; a reconnection never waits behind them.
+    held: VecDeque<Command>,
+    /// Whether the application logged out: the `Logout` is sent again after a resume until
+    /// the server has ended the session.
+    logging_out: bool,
     events: mpsc::Sender<Event>,
 }
 
@@ -243,6 +370,9 @@ impl Driver {
     ) -> Outcome {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
+            self.release_held(writer);
+            // Reading never waits for writing: a server that is slow to take our messages
+            // (it holds a session to its rate) must still find us reading what it sends.
             tokio::select! {
                 frame = reader.next(&self.decoder) => {
                     let frame = match frame {
@@ -252,47 +382,76 @@ impl Driver {
                     if let Some(outcome) = self.on_frame(frame).await {
                         return outcome;
                     }
-                    if self.since_ack >= self.options.ack_every && self.ack(writer).await.is_err() {
-                        return Outcome::Dropped;
+                    if self.since_ack >= self.options.ack_every {
+                        self.ack(writer);
                     }
                 }
-                command = commands.recv() => {
+                command = commands.recv(), if self.held.len() < HELD => {
                     let Some(command) = command else {
                         // The client was dropped: end the session.
-                        let _ = writer.send(&ClientFrame::Logout).await;
+                        writer.push(&ClientFrame::Logout);
+                        let _ = tokio::time::timeout(GOODBYE, writer.flush()).await;
                         return Outcome::Over;
                     };
-                    let frame = match command {
-                        Command::Send(frame) => self.number(frame),
-                        Command::Logout => ClientFrame::Logout,
-                        Command::Reconnect => return Outcome::Dropped,
-                    };
-                    if writer.feed(&frame).await.is_err() {
-                        return Outcome::Dropped;
+                    if let Some(outcome) = self.queue(command, writer) {
+                        return outcome;
                     }
-                    // Take whatever else is waiting before one flush.
-                    while let Ok(command) = commands.try_recv() {
-                        let frame = match command {
-                            Command::Send(frame) => self.number(frame),
-                            Command::Logout => ClientFrame::Logout,
-                            Command::Reconnect => {
-                                let _ = writer.flush().await;
-                                return Outcome::Dropped;
-                            }
-                        };
-                        if writer.feed(&frame).await.is_err() {
-                            return Outcome::Dropped;
+                    // Take whatever else is waiting, up to the window and the write-ahead.
+                    while self.held.is_empty() && self.may_send(writer) {
+                        let Ok(command) = commands.try_recv() else { break };
+                        if let Some(outcome) = self.queue(command, writer) {
+                            return outcome;
                         }
                     }
-                    if writer.flush().await.is_err() {
+                }
+                written = writer.write_some(), if !writer.is_idle() => {
+                    if written.is_err() {
                         return Outcome::Dropped;
                     }
                 }
                 _ = tick.tick() => {
-                    if self.since_ack > 0 && self.ack(writer).await.is_err() {
-                        return Outcome::Dropped;
+                    if self.since_ack > 0 {
+                        self.ack(writer);
                     }
                 }
+            }
+        }
+    }
+
+    /// Whether another message may go out now: within the window, and within the bytes
+    /// the connection may have queued.
+    fn may_send(&self, writer: &Writer) -> bool {
+        self.unacked.len() < self.options.window.max(1) as usize && writer.pending() < WRITE_AHEAD
+    }
+
+    /// Queues what a command sends, or holds it behind what already waits for the window;
+    /// `Some` when the connection loop must end. A reconnection never waits.
+    fn queue(&mut self, command: Command, writer: &mut Writer) -> Option<Outcome> {
+        if let Command::Reconnect = command {
+            return Some(Outcome::Dropped);
+        }
+        self.held.push_back(command);
+        self.release_held(writer);
+        None
+    }
+
+    /// Sends what waits, in order, as far as the window allows.
+    fn release_held(&mut self, writer: &mut Writer) {
+        while let Some(command) = self.held.front() {
+            match command {
+                Command::Send(_) if !self.may_send(writer) => return,
+                _ => {}
+            }
+            match self.held.pop_front() {
+                Some(Command::Send(frame)) => {
+                    let frame = self.number(frame);
+                    writer.push(&frame);
+                }
+                Some(Command::Logout) => {
+                    self.logging_out = true;
+                    writer.push(&ClientFrame::Logout);
+                }
+                Some(Command::Reconnect) | None => {}
             }
         }
     }
@@ -312,13 +471,11 @@ impl Driver {
         frame
     }
 
-    async fn ack(&mut self, writer: &mut Writer) -> std::io::Result<()> {
+    fn ack(&mut self, writer: &mut Writer) {
         self.since_ack = 0;
-        writer
-            .send(&ClientFrame::Ack {
-                received: self.received,
-            })
-            .await
+        writer.push(&ClientFrame::Ack {
+            received: self.received,
+        });
     }
 
     /// Handles one frame; `Some` when the connection loop must end.
@@ -391,13 +548,21 @@ impl Driver {
     }
 
     /// Resumes the session on a new connection, within the reconnection window.
+    ///
+    /// Failures to reach the server are retried with backoff until the window passes: the
+    /// server may be restarting, or the network coming back. An answer that the session
+    /// cannot be resumed ends it at once, since asking again cannot change it.
     async fn resume(&mut self) -> Option<(Reader, Writer)> {
-        let over = |text: &str| Event::Disconnected {
-            reason: DisconnectReason::Expired,
-            text: text.to_owned(),
-        };
         if !self.options.reconnect {
-            let _ = self.events.send(over("the connection dropped")).await;
+            let _ = self
+                .events
+                .send(Event::Disconnected {
+                    reason: DisconnectReason::Expired,
+                    text: "the connection dropped, and reconnecting is off \
+                           (Options::reconnect); log in again"
+                        .to_owned(),
+                })
+                .await;
             return None;
         }
         let deadline = Instant::now() + self.window;
@@ -406,29 +571,55 @@ impl Driver {
         loop {
             attempt += 1;
             let _ = self.events.send(Event::Reconnecting { attempt }).await;
-            match self.try_resume().await {
-                Ok(Some(conn)) => {
+            // Bounded, so that a server which accepts but never answers cannot hold the
+            // client past the window.
+            let limit = deadline
+                .saturating_duration_since(Instant::now())
+                .max(MIN_ATTEMPT);
+            let failure = match tokio::time::timeout(limit, self.try_resume()).await {
+                Ok(Attempt::Resumed(reader, writer)) => {
                     let _ = self.events.send(Event::Reconnected).await;
-                    return Some(conn);
+                    return Some((reader, writer));
                 }
-                Ok(None) => return None,
-                Err(_) if Instant::now() + backoff < deadline => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
-                Err(e) => {
-                    let _ = self
-                        .events
-                        .send(over(&format!("could not resume: {e}")))
-                        .await;
+                Ok(Attempt::Over(event)) => {
+                    let _ = self.events.send(event).await;
                     return None;
                 }
+                Ok(Attempt::Retry(e)) => e.to_string(),
+                Err(_) => "the server did not answer".to_owned(),
+            };
+            if Instant::now() + backoff >= deadline {
+                let text = format!(
+                    "could not resume the session within the reconnection window of {} ms \
+                     (last attempt: {failure}); the session is over, log in again",
+                    self.window.as_millis()
+                );
+                let _ = self
+                    .events
+                    .send(Event::Disconnected {
+                        reason: DisconnectReason::Expired,
+                        text,
+                    })
+                    .await;
+                return None;
             }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }
 
-    /// One attempt; `Ok(None)` if the server refused the resume (the session is over).
-    async fn try_resume(&mut self) -> Result<Option<(Reader, Writer)>, ClientError> {
+    /// One attempt to resume.
+    async fn try_resume(&mut self) -> Attempt {
+        match self.resume_on_new_connection().await {
+            Ok(attempt) => attempt,
+            Err(ClientError::Disconnected { reason, text }) if !transient(reason) => {
+                Attempt::Over(Event::Disconnected { reason, text })
+            }
+            Err(e) => Attempt::Retry(e),
+        }
+    }
+
+    async fn resume_on_new_connection(&mut self) -> Result<Attempt, ClientError> {
         let (mut reader, mut writer) = open(&self.endpoint).await?;
         hello(&mut reader, &mut writer, &self.decoder).await?;
         writer
@@ -438,31 +629,52 @@ impl Driver {
                 received: self.received,
             })
             .await?;
-        match expect(&mut reader, &self.decoder).await {
-            Ok(ServerFrame::Resumed { handled }) => {
+        match expect(&mut reader, &self.decoder).await? {
+            ServerFrame::Resumed { handled } => {
                 self.forget_handled(handled);
+                // Sent again by the connection loop, which reads meanwhile.
                 for frame in &self.unacked {
-                    writer.feed(frame).await?;
+                    writer.push(frame);
                 }
-                writer.flush().await?;
-                Ok(Some((reader, writer)))
+                if self.logging_out {
+                    writer.push(&ClientFrame::Logout);
+                }
+                Ok(Attempt::Resumed(reader, writer))
             }
-            Ok(ServerFrame::ResumeRefused { reason }) => {
-                let _ = self
-                    .events
-                    .send(Event::Disconnected {
-                        reason: DisconnectReason::Expired,
-                        text: reason,
-                    })
-                    .await;
-                Ok(None)
-            }
-            Ok(other) => Err(unexpected("Resumed", &other)),
-            Err(ClientError::Disconnected { reason, text }) => {
-                let _ = self.events.send(Event::Disconnected { reason, text }).await;
-                Ok(None)
-            }
-            Err(e) => Err(e),
+            // The frame carries no code. Whatever its text, the session cannot come
+            // back, and for the client that is what `Expired` means: log in again.
+            ServerFrame::ResumeRefused { reason } => Ok(Attempt::Over(Event::Disconnected {
+                reason: DisconnectReason::Expired,
+                text: format!(
+                    "the session is gone: the server refused to resume it, most likely \
+                     because the server restarted or the reconnection window passed; log in \
+                     again (the server said: {reason})"
+                ),
+            })),
+            other => Err(unexpected("Resumed", &other)),
         }
     }
+}
+
+/// The shortest time one resume attempt gets, even when the window is nearly over.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// How one resume attempt ended.
+enum Attempt {
+    /// The session is back on this connection.
+    Resumed(Reader, Writer),
+    /// The session is over; the event says why.
+    Over(Event),
+    /// The server could not be reached, or could not take the connection now.
+    Retry(ClientError),
+}
+
+/// Whether a server that turned a resume away with `reason` may take it a little later.
+fn transient(reason: DisconnectReason) -> bool {
+    matches!(
+        reason,
+        // Limits that lift as other clients come and go. `Shutdown` is not one: sessions
+        // do not outlive the server, so a resume after its restart is refused anyway.
+        DisconnectReason::Busy | DisconnectReason::Full
+    )
 }

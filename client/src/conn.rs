@@ -3,7 +3,9 @@
 use darkstar_protocol::{ClientFrame, Decoder, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use std::collections::VecDeque;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -39,8 +41,22 @@ pub(crate) enum Reader {
     Ws(SplitStream<Ws>),
 }
 
-pub(crate) enum Writer {
-    Tcp(BufWriter<OwnedWriteHalf>),
+/// The writing half: frames are queued whole and written by [`Writer::write_some`], one
+/// cancel-safe step at a time, so the driver can go on reading while the server is slow
+/// to take what it writes.
+pub(crate) struct Writer {
+    sink: Sink,
+    /// TCP: encoded frames back to back, written from `at`.
+    bytes: Vec<u8>,
+    at: usize,
+    /// WebSocket: encoded frames, one message each.
+    messages: VecDeque<Vec<u8>>,
+    /// WebSocket: messages fed and not yet flushed.
+    unflushed: bool,
+}
+
+enum Sink {
+    Tcp(OwnedWriteHalf),
     Ws(SplitSink<Ws, Message>),
 }
 
@@ -56,7 +72,7 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<(Reader, Writer), Client
                     rd,
                     buf: Vec::with_capacity(8192),
                 },
-                Writer::Tcp(BufWriter::with_capacity(16 * 1024, wr)),
+                Writer::new(Sink::Tcp(wr)),
             ))
         }
         Endpoint::WebSocket(url) => {
@@ -64,7 +80,7 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<(Reader, Writer), Client
                 .await
                 .map_err(|e| ClientError::WebSocket(e.to_string()))?;
             let (sink, stream) = ws.split();
-            Ok((Reader::Ws(stream), Writer::Ws(sink)))
+            Ok((Reader::Ws(stream), Writer::new(Sink::Ws(sink))))
         }
     }
 }
@@ -105,39 +121,102 @@ impl Reader {
 }
 
 impl Writer {
-    /// Queues a frame.
-    pub async fn feed(&mut self, frame: &ClientFrame) -> std::io::Result<()> {
-        let bytes = frame.to_bytes();
-        match self {
-            Writer::Tcp(w) => w.write_all(&bytes).await,
-            Writer::Ws(sink) => sink
-                .feed(Message::Binary(bytes.into()))
-                .await
-                .map_err(std::io::Error::other),
+    fn new(sink: Sink) -> Writer {
+        Writer {
+            sink,
+            bytes: Vec::new(),
+            at: 0,
+            messages: VecDeque::new(),
+            unflushed: false,
         }
     }
 
-    /// Writes out what is queued.
-    pub async fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Writer::Tcp(w) => w.flush().await,
-            Writer::Ws(sink) => sink.flush().await.map_err(std::io::Error::other),
+    /// Queues a frame; nothing is written until [`write_some`](Self::write_some) or
+    /// [`flush`](Self::flush).
+    pub fn push(&mut self, frame: &ClientFrame) {
+        match self.sink {
+            Sink::Tcp(_) => frame.encode(&mut self.bytes),
+            Sink::Ws(_) => self.messages.push_back(frame.to_bytes()),
         }
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn pending(&self) -> usize {
+        match self.sink {
+            Sink::Tcp(_) => self.bytes.len() - self.at,
+            Sink::Ws(_) => self.messages.iter().map(Vec::len).sum(),
+        }
+    }
+
+    /// Whether everything queued is written (and flushed).
+    pub fn is_idle(&self) -> bool {
+        match self.sink {
+            Sink::Tcp(_) => self.at == self.bytes.len(),
+            Sink::Ws(_) => self.messages.is_empty() && !self.unflushed,
+        }
+    }
+
+    /// Writes some of what is queued. Cancel-safe: a frame is either written whole or
+    /// still queued, never half-written and forgotten.
+    pub async fn write_some(&mut self) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::Tcp(wr) => {
+                if self.at < self.bytes.len() {
+                    let n = wr.write(&self.bytes[self.at..]).await?;
+                    if n == 0 {
+                        return Err(std::io::ErrorKind::WriteZero.into());
+                    }
+                    self.at += n;
+                }
+                if self.at == self.bytes.len() {
+                    self.bytes.clear();
+                    self.at = 0;
+                } else if self.at > 64 * 1024 && self.at * 2 > self.bytes.len() {
+                    self.bytes.drain(..self.at);
+                    self.at = 0;
+                }
+                Ok(())
+            }
+            Sink::Ws(sink) => {
+                if let Some(front) = self.messages.front() {
+                    // Fed whole or not at all; dropped from the queue only once fed.
+                    sink.feed(Message::Binary(front.clone().into()))
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    self.messages.pop_front();
+                    self.unflushed = true;
+                } else if self.unflushed {
+                    sink.flush().await.map_err(std::io::Error::other)?;
+                    self.unflushed = false;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes out everything queued.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        while !self.is_idle() {
+            self.write_some().await?;
+        }
+        Ok(())
     }
 
     /// Sends one frame now.
     pub async fn send(&mut self, frame: &ClientFrame) -> std::io::Result<()> {
-        self.feed(frame).await?;
+        self.push(frame);
         self.flush().await
     }
 
     /// Cuts the connection (for tests of reconnection: no goodbye).
     pub async fn abort(&mut self) {
-        if let Writer::Tcp(w) = self {
-            let _ = w.get_mut().shutdown().await;
-        }
-        if let Writer::Ws(sink) = self {
-            let _ = sink.close().await;
+        match &mut self.sink {
+            Sink::Tcp(w) => {
+                let _ = w.shutdown().await;
+            }
+            Sink::Ws(sink) => {
+                let _ = sink.close().await;
+            }
         }
     }
 }

@@ -14,10 +14,13 @@ pub enum ClientError {
     /// The server sent something that is not a valid frame, or not the frame expected.
     #[error("the server broke the protocol: {0}")]
     Protocol(String),
-    /// The server refused the login.
+    /// The authenticator or the game refused the login; the text says why.
     #[error("login refused: {0}")]
     LoginRefused(String),
-    /// The server closed the connection.
+    /// The server turned the connection away during the handshake or login, with a
+    /// reason code: for example [`DisconnectReason::Busy`] (a limit on connections or
+    /// logins; try again later), [`DisconnectReason::Full`] (the session limit),
+    /// [`DisconnectReason::UnsupportedVersion`] or [`DisconnectReason::LoginTimeout`].
     #[error("disconnected ({reason}): {text}")]
     Disconnected {
         /// Why, for programs.

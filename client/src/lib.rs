@@ -6,6 +6,10 @@
 //! nothing is lost or repeated, in either direction. It depends on the protocol crate and
 //! tokio only, never on the server.
 //!
+//! Sending and receiving can happen in different tasks: [`Client::sender`] gives a
+//! cloneable [`Sender`], and [`Client::split`] a [`Sender`] and the [`Events`];
+//! `next_event` is cancel-safe, so it can wait in a `tokio::select!`.
+//!
 //! ```no_run
 //! use darkstar_client::{Client, Endpoint, Event};
 //!
@@ -33,7 +37,7 @@ mod conn;
 mod error;
 mod event;
 
-pub use client::{Client, Options};
+pub use client::{Client, Events, Options, Sender};
 pub use conn::Endpoint;
 pub use darkstar_protocol::DisconnectReason;
 pub use error::ClientError;

@@ -19,6 +19,11 @@ impl Errors {
         Errors::default()
     }
 
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.combined.is_none()
+    }
+
     /// Records `error`.
     pub fn push(&mut self, error: syn::Error) {
         match &mut self.combined {

@@ -6,7 +6,10 @@
 //!
 //! Each macro checks its input completely before generating anything, and reports every
 //! problem at once, each at the tokens it is about. On error it emits the item unchanged,
-//! followed by the errors, so the rest of the crate still sees the names it declares.
+//! followed by the errors, so the rest of the crate still sees the names it declares. When
+//! the only problems are field or argument types that cannot be stored (an `Instant`, an
+//! `Rc`), it generates everything all the same, with those values left out of the archive,
+//! so that the rest of the crate type-checks and its errors are the only ones.
 
 #![warn(missing_docs)]
 

@@ -27,6 +27,7 @@ mod core;
 mod error;
 mod job;
 mod logging;
+mod main_error;
 mod metrics;
 mod names;
 mod net;
@@ -40,13 +41,14 @@ mod stats;
 mod timers;
 mod txn;
 
-pub use config::{Config, ConfigError, DurabilityMode, LoginMode, ServerArgs};
+pub use config::{Config, ConfigError, DuplicateLogin, DurabilityMode, LoginMode, ServerArgs};
 pub use error::{ShutdownError, StartError};
 pub use logging::init_logging;
+pub use main_error::MainError;
 pub use metrics::{serve_prometheus, MetricsError};
 pub use net::{
     raise_open_file_limit, AccountCommand, AccountCommandError, AccountError, Accounts,
-    Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME,
+    Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME, WEBSOCKET_SUBPROTOCOL,
 };
 pub use placement::Placement;
 pub use server::{Server, ServerBuilder, Submission};

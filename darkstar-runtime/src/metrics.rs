@@ -16,6 +16,7 @@
 //! | `darkstar_disconnects_total` | counter | `reason` (the protocol's reason names) |
 //! | `darkstar_frames_received_total` | counter | |
 //! | `darkstar_frames_sent_total` | counter | |
+//! | `darkstar_limits_total` | counter | `limit` = `max_connections_per_address`, `connections_per_sec_per_address`, `logins_per_sec_per_address`, `max_unauthenticated`, `login_queue`, `login_queue_per_address`, `max_sessions`, `session_rate` |
 //!
 //! Handles are created once per core and task type, so recording costs an atomic add.
 
@@ -113,10 +114,13 @@ impl CoreMetrics {
     }
 }
 
-/// Counts a session's end, by reason, and updates the session gauge.
-pub(crate) fn session_ended(reason: darkstar_protocol::DisconnectReason) {
+/// Counts a session's end, by reason, and updates the session gauge if the session was
+/// counted as open (a login may end before it is accepted).
+pub(crate) fn session_ended(reason: darkstar_protocol::DisconnectReason, started: bool) {
     counter!("darkstar_disconnects_total", "reason" => reason.name()).increment(1);
-    gauge!("darkstar_sessions").decrement(1.0);
+    if started {
+        gauge!("darkstar_sessions").decrement(1.0);
+    }
 }
 
 /// Counts a connection closed before it carried a session.

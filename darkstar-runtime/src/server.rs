@@ -173,6 +173,8 @@ impl Server {
                 max_attempts: config.max_attempts,
                 reschedule_after: Duration::from_millis(config.reschedule_after_ms),
                 max_batch: config.max_batch,
+                max_message: (config.session_queue_kib as usize * 1024)
+                    .saturating_sub(darkstar_protocol::MAX_DATA_FRAME_OVERHEAD),
             },
         ));
         check_catalog(&shared)?;
@@ -232,6 +234,12 @@ impl Server {
         }
         let stale = end_stale_sessions(&shared);
         let accounts = Accounts::new(shared.clone(), config.register_on_login);
+        // Logged at start-up: a wrong login mode otherwise shows only as clients' refusals.
+        let login_mode = match (&authenticator, config.login_mode) {
+            (Some(_), _) => "custom",
+            (None, LoginMode::Password) => "password",
+            (None, LoginMode::Development) => "development",
+        };
         let authenticator = authenticator.unwrap_or_else(|| match config.login_mode {
             LoginMode::Password => Arc::new(accounts.clone()),
             LoginMode::Development => Arc::new(DevelopmentAuthenticator),
@@ -249,8 +257,18 @@ impl Server {
             dir = %config.data_dir.display(),
             stored_tasks = total,
             stale_sessions = stale,
+            login_mode = %login_mode,
+            register_on_login = config.register_on_login,
+            tcp_addr = server.network.tcp_addr.map(tracing::field::display),
+            ws_addr = server.network.ws_addr.map(tracing::field::display),
             "server started"
         );
+        if server.network.tcp_addr.is_none() && server.network.ws_addr.is_none() {
+            info!(
+                "no client listener is configured, so no client can connect; set tcp_addr \
+                 (flag --tcp-addr, DARKSTAR_TCP_ADDR) or ws_addr (--ws-addr) to take clients"
+            );
+        }
         Ok(server)
     }
 

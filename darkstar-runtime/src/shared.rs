@@ -12,7 +12,7 @@ use darkstar_storage::Store;
 use crate::job::{Job, Reply};
 use crate::placement::Placement;
 use crate::registry::Registry;
-use crate::session::{PostOffice, SessionEvent, SessionJob, SessionTable};
+use crate::session::{PostOffice, SessionEvent, SessionJob, SessionLink, SessionTable};
 use crate::stats::CoreCounters;
 
 /// How tasks are run and retried.
@@ -26,6 +26,9 @@ pub(crate) struct Limits {
     pub reschedule_after: Duration,
     /// Most tasks committed together by one core.
     pub max_batch: usize,
+    /// The longest message body a task may send to a session or channel: its frame must
+    /// fit a session's outgoing queue.
+    pub max_message: usize,
 }
 
 /// The server's state, shared by its cores, its network threads and its handle.
@@ -113,15 +116,30 @@ impl Shared {
     /// Ends a live session (once, whoever asks first): its connection is told `reason`,
     /// and its listener hears `disconnected(graceful)`.
     pub fn end_session(&self, session: u64, reason: DisconnectReason, text: &str, graceful: bool) {
-        let Some(link) = self.sessions.get(session) else {
-            return;
-        };
+        if let Some(link) = self.sessions.get(session) {
+            self.end_link(&link, reason, text, graceful);
+        }
+    }
+
+    /// [`end_session`](Self::end_session) for a link in hand (it may have left the table).
+    pub fn end_link(
+        &self,
+        link: &Arc<SessionLink>,
+        reason: DisconnectReason,
+        text: &str,
+        graceful: bool,
+    ) {
         if !link.end(reason, text) {
             return;
         }
-        self.sessions.remove(session);
-        crate::metrics::session_ended(reason);
-        tracing::debug!(session, %reason, text, "session ended");
-        self.submit_session(session, SessionEvent::Disconnected { graceful }, None);
+        self.sessions.remove(link.id);
+        crate::metrics::session_ended(reason, link.was_started());
+        tracing::debug!(session = link.id, %reason, text, "session ended");
+        let finished = link.clone();
+        self.submit_session(
+            link.id,
+            SessionEvent::Disconnected { graceful },
+            Some(Box::new(move |_outcome| finished.mark_finished())),
+        );
     }
 }

@@ -396,6 +396,14 @@ impl Transaction for TaskTxn<'_> {
     }
 
     fn deliver(&self, delivery: Delivery) -> Result<(), TaskError> {
+        let len = match &delivery {
+            Delivery::Message { body, .. } | Delivery::ChannelMessage { body, .. } => body.len(),
+            Delivery::Joined { .. } | Delivery::Left { .. } | Delivery::Disconnect { .. } => 0,
+        };
+        let max = self.shared.limits.max_message;
+        if len > max {
+            return Err(TaskError::MessageTooLarge { len, max });
+        }
         self.state.borrow_mut().own.deliveries.push(delivery);
         Ok(())
     }

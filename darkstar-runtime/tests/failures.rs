@@ -2,16 +2,93 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use darkstar_runtime::{Config, Server};
 use darkstar_sdk::prelude::*;
 
+/// Holds: points where a task waits until the test releases it, so that steps across cores
+/// happen in the order a test needs instead of the order its sleeps hoped for. Named, since
+/// the tests of this file run in parallel.
+mod holds {
+    use super::*;
+
+    #[derive(Default)]
+    struct Hold {
+        reached: u32,
+        released: bool,
+    }
+
+    static HOLDS: Mutex<BTreeMap<String, Hold>> = Mutex::new(BTreeMap::new());
+    static CHANGED: Condvar = Condvar::new();
+
+    fn holds() -> std::sync::MutexGuard<'static, BTreeMap<String, Hold>> {
+        HOLDS.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called by a task: waits at `name` until released. A released hold stays released,
+    /// so a run again after a conflict goes straight on. Gives up after a while, so that a
+    /// failing test ends instead of hanging its executor.
+    pub fn hold(name: &str) {
+        let end = Instant::now() + 2 * PATIENCE;
+        let mut all = holds();
+        all.entry(name.to_owned()).or_default().reached += 1;
+        CHANGED.notify_all();
+        while !all[name].released {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            all = CHANGED
+                .wait_timeout(all, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits until runs have reached `name` `n` times in all.
+    pub fn reached(name: &str, n: u32) {
+        let end = Instant::now() + PATIENCE;
+        let mut all = holds();
+        loop {
+            let now = all.get(name).map_or(0, |h| h.reached);
+            if now >= n {
+                return;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(all);
+                panic!("{name} was reached {now} times, not {n}");
+            }
+            all = CHANGED
+                .wait_timeout(all, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Lets every run waiting at `name`, and every later one, go on.
+    pub fn release(name: &str) {
+        holds().entry(name.to_owned()).or_default().released = true;
+        CHANGED.notify_all();
+    }
+}
+
 #[managed(name = "failures.Holder")]
 struct Holder {
     handle: Option<TaskHandle>,
+}
+
+/// Keeps its core busy until the test releases `hold`.
+#[task(name = "failures.held")]
+fn held(_ctx: &mut Context, pin: Ref<Counter>, hold: String) -> TaskResult {
+    let _ = pin;
+    holds::hold(&hold);
+    Ok(())
 }
 
 #[task(name = "failures.sleep_on")]
@@ -21,18 +98,18 @@ fn sleep_on(_ctx: &mut Context, pin: Ref<Counter>, ms: u64) -> TaskResult {
     Ok(())
 }
 
-/// dst = src + 1, sleeping in between (to leave a window for a concurrent write of src).
+/// dst = src + 1, held in between (for a concurrent write of src).
 #[task(name = "failures.copy_plus_one")]
 fn copy_plus_one(
     ctx: &mut Context,
     pin: Ref<Counter>,
     src: Ref<Counter>,
     dst: Ref<Counter>,
-    sleep_ms: u64,
+    hold: String,
 ) -> TaskResult {
     let _ = pin;
     let v = ctx.get(src)?.value();
-    std::thread::sleep(Duration::from_millis(sleep_ms));
+    holds::hold(&hold);
     ctx.get_mut(dst)?.value = v + 1;
     Ok(())
 }
@@ -76,13 +153,13 @@ fn schedule_mark(
     Ok(())
 }
 
-/// Cancels the held task if the gate is 0; then sleeps.
+/// Cancels the held task if the gate is 0; then waits at `hold`.
 #[task(name = "failures.cancel_if_gate")]
 fn cancel_if_gate(
     ctx: &mut Context,
     pin: Ref<Counter>,
     gate: Ref<Counter>,
-    sleep_ms: u64,
+    hold: String,
 ) -> TaskResult {
     let _ = pin;
     if ctx.get(gate)?.value() == 0 {
@@ -95,7 +172,7 @@ fn cancel_if_gate(
             .expect("handle");
         assert!(ctx.cancel(h)?);
     }
-    std::thread::sleep(Duration::from_millis(sleep_ms));
+    holds::hold(&hold);
     Ok(())
 }
 
@@ -121,6 +198,12 @@ fn periodic(ctx: &mut Context, pin: Ref<Counter>, period_ms: u64) -> TaskResult 
     Ok(())
 }
 
+#[task(name = "failures.after_ms")]
+fn after_ms(ctx: &mut Context, pin: Ref<Counter>, delay_ms: u64, name: String) -> TaskResult {
+    ctx.schedule_after(Mark { pin, name }, Duration::from_millis(delay_ms))?;
+    Ok(())
+}
+
 #[task(name = "failures.after")]
 fn after(ctx: &mut Context, pin: Ref<Counter>, delay_secs: u64, name: String) -> TaskResult {
     ctx.schedule_after(Mark { pin, name }, Duration::from_secs(delay_secs))?;
@@ -134,6 +217,7 @@ impl App for FailuresGame {
         TestGame.register(types);
         types
             .object::<Holder>()
+            .task::<Held>()
             .task::<SleepOn>()
             .task::<CopyPlusOne>()
             .task::<Report>()
@@ -144,6 +228,7 @@ impl App for FailuresGame {
             .task::<Big>()
             .task::<Periodic>()
             .task::<After>()
+            .task::<AfterMs>()
             .task::<Bomb>()
             .task::<AfterMax>();
     }
@@ -151,7 +236,8 @@ impl App for FailuresGame {
 
 fn start_with(dir: &std::path::Path, f: impl FnOnce(&mut Config)) -> Server {
     let mut c = config(dir);
-    c.task_time_limit_ms = 5000;
+    // Past any hold: a held run aborted for its time would run again in another batch.
+    c.task_time_limit_ms = 4 * PATIENCE.as_millis() as u64;
     f(&mut c);
     Server::builder(FailuresGame)
         .config(c)
@@ -178,6 +264,22 @@ fn value(server: &Server, r: Ref<Counter>) -> u64 {
     server.query(|ctx| Ok(ctx.get(r)?.value())).unwrap()
 }
 
+/// Whether a mark of `probe`, due `delay_ms` from now on `pin`'s core, has run within
+/// [`PATIENCE`]. On one core, everything due before it has run by then: a check that
+/// something did not run can follow, with no sleep that a slow machine could outlast.
+fn probe(server: &Server, pin: Ref<Counter>, delay_ms: u64) -> bool {
+    let before = counter(server, "probe").unwrap_or(0);
+    server
+        .submit(AfterMs {
+            pin,
+            delay_ms,
+            name: "probe".into(),
+        })
+        .wait()
+        .is_ok()
+        && eventually(PATIENCE, || counter(server, "probe").unwrap_or(0) > before)
+}
+
 /// A failed task's reply waits for its batch to commit: what it reports may rest on an
 /// earlier task of the batch, which a conflict can roll back and run again.
 #[test]
@@ -189,16 +291,19 @@ fn a_failure_is_reported_only_once_its_batch_commits() {
     let x = counter_on(&server, "x", 0);
     let y = counter_on(&server, "y", 0);
     let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let t0 = Instant::now();
-    // Core 0 busy, so the next two are batched together.
-    let blocker = server.submit(SleepOn { pin: p0, ms: 100 });
+    // Core 0 busy until released, so the next two are batched together.
+    let blocker = server.submit(Held {
+        pin: p0,
+        hold: "report.blocker".into(),
+    });
+    holds::reached("report.blocker", 1);
     let l = log.clone();
     server.submit_with(
         CopyPlusOne {
             pin: p0,
             src: x,
             dst: y,
-            sleep_ms: 200,
+            hold: "report.copy".into(),
         },
         move |r| l.lock().unwrap().push(format!("copy: {r:?}")),
     );
@@ -206,8 +311,9 @@ fn a_failure_is_reported_only_once_its_batch_commits() {
     server.submit_with(Report { pin: p0, dst: y }, move |r| {
         l.lock().unwrap().push(format!("report: {r:?}"))
     });
-    // While copy_plus_one sleeps (t = 100..300 ms), change x on core 1.
-    std::thread::sleep(Duration::from_millis(200).saturating_sub(t0.elapsed()));
+    holds::release("report.blocker");
+    // Once copy_plus_one has read x, change x on core 1: the batch then conflicts.
+    holds::reached("report.copy", 1);
     server
         .submit(SetValue {
             pin: p1,
@@ -216,19 +322,16 @@ fn a_failure_is_reported_only_once_its_batch_commits() {
         })
         .wait()
         .unwrap();
+    holds::release("report.copy");
     blocker.wait().unwrap();
-    assert!(eventually(Duration::from_secs(5), || log
-        .lock()
-        .unwrap()
-        .len()
-        == 2));
+    assert!(eventually(PATIENCE, || log.lock().unwrap().len() == 2));
     let log = log.lock().unwrap().clone();
     let y_final = value(&server, y);
     eprintln!("replies in order: {log:#?}; y = {y_final}");
     assert_eq!(y_final, 11);
     assert!(
-        !log[0].contains("dst=1\""),
-        "the failure reply reported dst=1, a value y never had (0 -> 11), and came first: {log:?}"
+        !log.iter().any(|l| l.contains("dst=1\"")),
+        "the failure reply reported dst=1, a value y never had (0 -> 11): {log:?}"
     );
     server.shutdown().unwrap();
 }
@@ -242,14 +345,16 @@ fn a_stored_task_survives_a_cancel_that_rolled_back() {
     let p0 = counter_on(&server, "p0", 0);
     let p1 = counter_on(&server, "p1", 1);
     let gate = counter_on(&server, "gate", 0);
-    let t0 = Instant::now();
-    let blocker = server.submit(SleepOn { pin: p0, ms: 200 });
-    std::thread::sleep(Duration::from_millis(20)); // the blocker's batch has started
-                                                   // In core 0's inbox first: runs first in the next batch.
+    let blocker = server.submit(Held {
+        pin: p0,
+        hold: "cancel.blocker".into(),
+    });
+    holds::reached("cancel.blocker", 1);
+    // In core 0's inbox first: runs first in the next batch.
     let cancel = server.submit(CancelIfGate {
         pin: p0,
         gate,
-        sleep_ms: 300,
+        hold: "cancel.gate".into(),
     });
     // On core 1: stores Mark (affinity p0, so core 0) and sends it to core 0's inbox.
     server
@@ -260,12 +365,9 @@ fn a_stored_task_survives_a_cancel_that_rolled_back() {
         })
         .wait()
         .unwrap();
-    assert!(
-        t0.elapsed() < Duration::from_millis(150),
-        "too slow to set up"
-    );
-    // While cancel_if_gate sleeps (t = 200..500 ms), open the gate on core 1.
-    std::thread::sleep(Duration::from_millis(350).saturating_sub(t0.elapsed()));
+    holds::release("cancel.blocker");
+    // Once cancel_if_gate has cancelled, open the gate on core 1: the batch then conflicts.
+    holds::reached("cancel.gate", 1);
     server
         .submit(SetValue {
             pin: p1,
@@ -274,17 +376,14 @@ fn a_stored_task_survives_a_cancel_that_rolled_back() {
         })
         .wait()
         .unwrap();
+    holds::release("cancel.gate");
     blocker.wait().unwrap();
     cancel.wait().unwrap();
-    let ran = eventually(Duration::from_secs(2), || {
-        counter(&server, "s_ran") == Some(1)
-    });
+    let ran = eventually(PATIENCE, || counter(&server, "s_ran") == Some(1));
     server.shutdown().unwrap();
     // It is still stored: it runs after a restart.
     let server = start_with(dir.path(), |_| {});
-    let after_restart = eventually(Duration::from_secs(2), || {
-        counter(&server, "s_ran") == Some(1)
-    });
+    let after_restart = eventually(PATIENCE, || counter(&server, "s_ran") == Some(1));
     server.shutdown().unwrap();
     assert!(
         ran,
@@ -303,8 +402,12 @@ fn a_batch_too_large_for_one_commit_is_split() {
         c.segment_size_mib = 1;
     });
     let p0 = counter_on(&server, "p0", 0);
-    let blocker = server.submit(SleepOn { pin: p0, ms: 100 });
-    std::thread::sleep(Duration::from_millis(20));
+    // Core 0 busy until all eight are in its inbox, so they are batched together.
+    let blocker = server.submit(Held {
+        pin: p0,
+        hold: "split.blocker".into(),
+    });
+    holds::reached("split.blocker", 1);
     let subs: Vec<_> = (0..8)
         .map(|_| {
             server.submit(Big {
@@ -313,6 +416,7 @@ fn a_batch_too_large_for_one_commit_is_split() {
             })
         })
         .collect();
+    holds::release("split.blocker");
     let _ = blocker.wait();
     let results: Vec<_> = subs.into_iter().map(|s| s.wait()).collect();
     let after = server
@@ -341,26 +445,35 @@ fn a_huge_period_saturates() {
         })
         .wait();
     eprintln!("the committed Periodic submission was told: {first:?}");
-    std::thread::sleep(Duration::from_millis(300));
+    let runs = || {
+        server.query(|ctx| {
+            Ok(match ctx.try_lookup::<Counter>("periodic")? {
+                Some(c) => ctx.get(c)?.value(),
+                None => 0,
+            })
+        })
+    };
+    // The first run is due at once; a wrapped-around second one before the probe.
+    let ran = first.is_ok() && eventually(PATIENCE, || matches!(runs(), Ok(n) if n >= 1));
+    let probed = ran && probe(&server, p0, 100);
     let later = server
         .submit(Bump {
             name: "later".into(),
             by: 1,
         })
         .wait();
-    let runs = server.query(|ctx| {
-        Ok(match ctx.try_lookup::<Counter>("periodic")? {
-            Some(c) => ctx.get(c)?.value(),
-            None => 0,
-        })
-    });
+    let runs = runs();
     let shutdown = server.shutdown();
-    eprintln!("later: {later:?}; periodic runs: {runs:?}; shutdown: {shutdown:?}");
+    eprintln!(
+        "later: {later:?}; periodic runs: {runs:?}; probed: {probed}; shutdown: {shutdown:?}"
+    );
     assert!(
         first.is_ok(),
         "the committed submission was refused: {first:?}"
     );
     assert!(later.is_ok() && shutdown.is_ok(), "the core died");
+    assert!(ran, "the first run never came");
+    assert!(probed, "the probe never ran");
     assert_eq!(runs.unwrap(), 1, "ran more than once");
 }
 
@@ -369,14 +482,22 @@ fn a_huge_period_saturates() {
 fn a_panicking_reply_does_not_stop_the_core() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with(dir.path(), |c| c.cores = 1);
+    let replied = Arc::new(AtomicBool::new(false));
+    let r = replied.clone();
     server.submit_with(
         Bump {
             name: "a".into(),
             by: 1,
         },
-        |_| panic!("reply closure bug"),
+        move |_| {
+            r.store(true, Ordering::SeqCst);
+            panic!("reply closure bug")
+        },
     );
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        eventually(PATIENCE, || replied.load(Ordering::SeqCst)),
+        "the reply never came"
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     server.submit_with(
         Bump {
@@ -387,14 +508,14 @@ fn a_panicking_reply_does_not_stop_the_core() {
             let _ = tx.send(r);
         },
     );
-    let later = rx.recv_timeout(Duration::from_secs(3));
+    let later = rx.recv_timeout(PATIENCE);
     eprintln!("later: {later:?}");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(server.shutdown());
     });
-    let shutdown = rx.recv_timeout(Duration::from_secs(5));
-    eprintln!("shutdown within 5 s: {shutdown:?}");
+    let shutdown = rx.recv_timeout(PATIENCE);
+    eprintln!("shutdown within {PATIENCE:?}: {shutdown:?}");
     assert!(matches!(later, Ok(Ok(()))), "the core died: {later:?}");
     assert!(
         matches!(shutdown, Ok(Ok(()))),
@@ -417,9 +538,11 @@ fn a_huge_delay_saturates() {
         })
         .wait()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Due after the 384 ms a wrapped-around delay would come to.
+    let probed = probe(&server, p0, 500);
     let ran = counter(&server, "never");
     server.shutdown().unwrap();
+    assert!(probed, "the probe never ran");
     assert_eq!(
         ran, None,
         "a task delayed by ~584 million years ran after 384 ms"
@@ -454,7 +577,7 @@ fn a_panic_payload_that_panics_when_dropped_is_contained() {
             let _ = tx.send(r);
         },
     );
-    let later = rx.recv_timeout(Duration::from_secs(3));
+    let later = rx.recv_timeout(PATIENCE);
     let shutdown = server.shutdown();
     eprintln!("bomb: {r:?}; later: {later:?}; shutdown: {shutdown:?}");
     assert!(r.is_err(), "a panicking task reported success");
@@ -481,6 +604,8 @@ fn the_longest_delay_leaves_the_core_idle() {
     let server = start_with(dir.path(), |c| c.cores = 1);
     let p0 = counter_on(&server, "p0", 0);
     server.submit(AfterMax { pin: p0 }).wait().unwrap();
+    // A chance to idle before the bump; a core that idles only after it still idles with
+    // the timer, and a failure then shows in the shutdown.
     std::thread::sleep(Duration::from_millis(300));
     let later = server
         .submit(Bump {
@@ -537,8 +662,8 @@ fn a_task_always_past_its_time_limit_is_eventually_refused() {
     server.submit_with(SleepOn { pin: p0, ms: 30 }, move |r| {
         let _ = tx.send(r);
     });
-    let r = rx.recv_timeout(Duration::from_secs(3));
-    eprintln!("reply after 3 s: {r:?}; stats: {:?}", server.stats());
+    let r = rx.recv_timeout(PATIENCE);
+    eprintln!("reply: {r:?}; stats: {:?}", server.stats());
     server.shutdown().unwrap();
-    assert!(r.is_ok(), "no reply");
+    assert!(r.is_ok(), "no reply within {PATIENCE:?}");
 }

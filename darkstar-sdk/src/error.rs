@@ -97,6 +97,14 @@ pub enum TaskError {
         /// Why.
         reason: String,
     },
+    /// A message (to a session or a channel) is larger than any session can be sent: it
+    /// would not fit a session's outgoing queue (`session_queue_kib`).
+    MessageTooLarge {
+        /// The message's length in bytes.
+        len: usize,
+        /// The largest message the server sends, in bytes.
+        max: usize,
+    },
 }
 
 impl TaskError {
@@ -144,6 +152,10 @@ impl fmt::Display for TaskError {
             TaskError::Aborted { reason } => write!(f, "aborted: {reason}"),
             TaskError::Refused { reason } => write!(f, "login refused: {reason}"),
             TaskError::Unavailable { reason } => write!(f, "the server cannot run tasks: {reason}"),
+            TaskError::MessageTooLarge { len, max } => write!(
+                f,
+                "a message of {len} bytes is larger than the server sends a session ({max} bytes; raise session_queue_kib for more)"
+            ),
         }
     }
 }

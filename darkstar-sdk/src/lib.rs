@@ -88,7 +88,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     //! Items the macros' generated code names. Not part of the public API.
-    pub use crate::persist::assert_persist;
+    pub use crate::persist::Unstored;
     pub use core::option::Option;
     pub use core::result::Result;
 }

@@ -2,9 +2,11 @@
 
 use rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};
 use rkyv::bytecheck::CheckBytes;
-use rkyv::rancor;
+use rkyv::rancor::{self, Fallible};
 use rkyv::ser::allocator::ArenaHandle;
 use rkyv::util::AlignedVec;
+use rkyv::with::{ArchiveWith, DeserializeWith, SerializeWith};
+use rkyv::Place;
 
 use crate::error::TaskError;
 
@@ -17,7 +19,8 @@ use crate::error::TaskError;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored: it has no rkyv archive",
     label = "not portable",
-    note = "derive rkyv's Archive, Serialize and Deserialize for it (`#[managed]` does so for managed objects), or store a `Ref<T>` to a managed object instead"
+    note = "derive rkyv's `Archive`, `Serialize` and `Deserialize` for it (`#[managed]` does so for managed objects), or, for another crate's type, wrap it in a type of your own that has them (on a field of a managed object, `#[rkyv(with = ...)]` names such a wrapper)",
+    note = "to refer to a managed object, store a `Ref<T>` to it instead"
 )]
 pub trait Persist:
     rkyv::Archive<
@@ -64,7 +67,28 @@ pub fn decode<T: Persist>(bytes: &[u8], id: u64) -> Result<T, TaskError> {
     })
 }
 
-/// Compiles only if `T` can be stored; generated code calls it with the span of a field or
-/// argument so the error points there.
+/// Archives nothing in place of a field that cannot be stored. The macros put it on such a
+/// field next to the error they report about it, so that the rest of the expansion, and the
+/// code that uses it, still type-checks and that error stands alone. The crate does not
+/// build, so it never runs.
 #[doc(hidden)]
-pub fn assert_persist<T: Persist>() {}
+pub struct Unstored;
+
+impl<F> ArchiveWith<F> for Unstored {
+    type Archived = ();
+    type Resolver = ();
+
+    fn resolve_with(_: &F, _: (), _: Place<()>) {}
+}
+
+impl<F, S: Fallible + ?Sized> SerializeWith<F, S> for Unstored {
+    fn serialize_with(_: &F, _: &mut S) -> Result<(), S::Error> {
+        Ok(())
+    }
+}
+
+impl<F, D: Fallible + ?Sized> DeserializeWith<(), F, D> for Unstored {
+    fn deserialize_with(_: &(), _: &mut D) -> Result<F, D::Error> {
+        unreachable!("a crate with a field that cannot be stored does not build")
+    }
+}

@@ -28,6 +28,7 @@ pub struct Chatter {
     pub moderator: Ref<Moderator>,
 }
 
+// ANCHOR: moderator_type
 /// Watches every channel: drops what should not go out, signs the rest.
 #[managed(name = "chat.Moderator")]
 #[derive(Debug)]
@@ -35,6 +36,7 @@ pub struct Moderator {
     /// Messages dropped so far.
     pub dropped: u64,
 }
+// ANCHOR_END: moderator_type
 
 /// The name a player is bound under while online.
 fn online_key(name: &str) -> String {
@@ -165,6 +167,7 @@ fn tell(
     }
 }
 
+// ANCHOR: moderator
 impl ChannelListener for Moderator {
     fn received_message(
         ctx: &mut Context<'_>,
@@ -195,11 +198,13 @@ impl ChannelListener for Moderator {
         )
     }
 }
+// ANCHOR_END: moderator
 
 /// The chat game.
 pub struct ChatApp;
 
 impl App for ChatApp {
+    // ANCHOR: lobby
     fn register(&self, types: &mut Types) {
         types
             .session_listener::<Chatter>()
@@ -211,14 +216,13 @@ impl App for ChatApp {
         ctx.bind("chat.moderator", moderator)?;
         ctx.channel_with_listener(LOBBY, moderator).map(drop)
     }
+    // ANCHOR_END: lobby
 
     fn logged_in(&self, ctx: &mut Context<'_>, session: Ref<Session>) -> Result<Login, TaskError> {
+        // A second login under a name that is on is the server's business
+        // (`duplicate_login`): by default the old session has ended, and its `disconnected`
+        // has run, before this runs.
         let name = ctx.get(session)?.name.to_string();
-        if let Some(other) = ctx.try_lookup::<Session>(&online_key(&name))? {
-            if ctx.is_connected(other)? {
-                return Ok(Login::refuse(format!("{name} is already logged in")));
-            }
-        }
         let moderator = ctx.lookup::<Moderator>("chat.moderator")?;
         let chatter = ctx.create(Chatter {
             name: name.clone(),

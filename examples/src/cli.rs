@@ -3,8 +3,14 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use darkstar_runtime::{init_logging, Config, Server, ServerArgs};
+use darkstar_runtime::{init_logging, Config, MainError, Server, ServerArgs};
 use darkstar_sdk::App;
+
+/// Prints `error` and its causes to stderr, and returns the exit code of a failure.
+pub fn report(error: impl Into<MainError>) -> ExitCode {
+    eprintln!("error: {:?}", error.into());
+    ExitCode::FAILURE
+}
 
 /// The configuration from flags, environment and file, with `default_dir` as the data
 /// directory unless one was given. Prints the error and returns `None` if it is invalid.
@@ -17,7 +23,7 @@ pub fn config(args: &ServerArgs, default_dir: &str) -> Option<Config> {
             Some(c)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            report(e);
             None
         }
     }
@@ -28,7 +34,7 @@ pub fn start(app: impl App, config: Config) -> Option<Server> {
     match Server::builder(app).config(config).start() {
         Ok(s) => Some(s),
         Err(e) => {
-            eprintln!("error: {e}");
+            report(e);
             None
         }
     }
@@ -44,9 +50,6 @@ pub fn serve(server: Server, seconds: u64) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => report(e),
     }
 }

@@ -8,9 +8,13 @@
 //! | [`counter`] | state that survives a restart | `counter` |
 //! | [`bank`] | transfers between accounts, requested by clients over sessions | `bank` |
 //! | [`chat`] | a lobby with rooms: sessions, channels, a channel listener | `chat`, `chat-client` |
+//!
+//! [`attack`] holds the attacks the server is tested and measured against (a login storm,
+//! connection churn, a channel flood) and the well-behaved players measured beside them.
 
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod bank;
 pub mod chat;
 pub mod cli;

@@ -46,6 +46,10 @@ pub const MAGIC: [u8; 4] = *b"DKST";
 /// Length of a reconnection key.
 pub const KEY_LEN: usize = 16;
 
+/// The most bytes a data frame (`Message`, `ChannelMessage`) adds to its body: length, kind
+/// and the fields before the body.
+pub const MAX_DATA_FRAME_OVERHEAD: usize = 4 + 1 + 8 + 8 + 8;
+
 /// The frame size a server accepts unless configured otherwise (kind and fields, after the
 /// length).
 pub const DEFAULT_MAX_FRAME: u32 = 64 * 1024;

@@ -26,6 +26,11 @@ pub enum DisconnectReason {
     Expired,
     /// 11: the server is full (its session limit).
     Full,
+    /// 12: the server cannot take this connection or login now (a limit per address, on
+    /// connections not yet logged in, or on logins waiting to be checked); try again later.
+    Busy,
+    /// 13: a newer login under the same name took over.
+    LoggedInElsewhere,
     /// Any other code, from a newer peer.
     Other(u8),
 }
@@ -45,6 +50,8 @@ impl DisconnectReason {
             DisconnectReason::Replaced => 9,
             DisconnectReason::Expired => 10,
             DisconnectReason::Full => 11,
+            DisconnectReason::Busy => 12,
+            DisconnectReason::LoggedInElsewhere => 13,
             DisconnectReason::Other(code) => code,
         }
     }
@@ -63,6 +70,8 @@ impl DisconnectReason {
             9 => DisconnectReason::Replaced,
             10 => DisconnectReason::Expired,
             11 => DisconnectReason::Full,
+            12 => DisconnectReason::Busy,
+            13 => DisconnectReason::LoggedInElsewhere,
             code => DisconnectReason::Other(code),
         }
     }
@@ -81,6 +90,8 @@ impl DisconnectReason {
             DisconnectReason::Replaced => "replaced",
             DisconnectReason::Expired => "expired",
             DisconnectReason::Full => "full",
+            DisconnectReason::Busy => "busy",
+            DisconnectReason::LoggedInElsewhere => "logged_in_elsewhere",
             DisconnectReason::Other(_) => "other",
         }
     }

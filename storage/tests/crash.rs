@@ -113,7 +113,8 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
     let started = Instant::now();
     let mut kills = 0;
     let mut max_acked = [0u64; THREADS as usize];
-    while kills < 60 && started.elapsed() < Duration::from_secs(20) {
+    // At least five kills however slow the machine; more while time allows.
+    while kills < 5 || (kills < 60 && started.elapsed() < Duration::from_secs(20)) {
         let mut child = Command::new(&exe)
             .args([
                 "--ignored",
@@ -129,6 +130,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (acked_tx, acked_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut acked = [0u64; THREADS as usize];
             for line in BufReader::new(stdout).lines() {
@@ -140,13 +142,21 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
                     let mut it = rest.split(' ').map(|x| x.parse::<u64>().unwrap());
                     let (t, n) = (it.next().unwrap() as usize, it.next().unwrap());
                     acked[t] = acked[t].max(n);
+                    let _ = acked_tx.send(());
                 }
             }
             acked
         });
         ready_rx
-            .recv_timeout(Duration::from_secs(30))
+            .recv_timeout(Duration::from_secs(60))
             .expect("the writer child started");
+        if max_acked.iter().all(|&n| n == 0) {
+            // Until one commit is acknowledged, kill only after one: on a slow machine
+            // every kill could come before the first, and the test would check nothing.
+            acked_rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the writer child acknowledged a commit");
+        }
         std::thread::sleep(Duration::from_millis(5 + rng.below(120)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -182,7 +192,6 @@ fn kill_9_at_random_moments_loses_no_acknowledged_commit() {
     eprintln!(
         "{kills} kills; every acknowledged commit survived (last acknowledged: {max_acked:?})"
     );
-    assert!(kills >= 5, "the test should kill the writer several times");
     assert!(
         max_acked.iter().sum::<u64>() > 0,
         "the writer made progress"

@@ -3,7 +3,8 @@
 //! The book's chapters are included here as documentation so that `cargo test` compiles
 //! and runs every Rust example in them. [`prometheus`] reads the metrics endpoint for the
 //! tests that check what the server counted; [`server_config`] is the configuration the
-//! client-facing tests start their servers with.
+//! client-facing tests start their servers with. (A server in a child process, for tests
+//! that measure its memory or read its logs, is `darkstar_examples::attack::child`.)
 
 pub mod prometheus;
 pub mod server_config;

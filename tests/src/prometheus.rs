@@ -7,7 +7,8 @@ use std::time::Duration;
 /// The whole HTTP response of `GET /metrics` at `addr`, status line included.
 pub fn scrape(addr: SocketAddr) -> String {
     let mut s = TcpStream::connect(addr).expect("metrics endpoint listens");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // Long, for a loaded machine: a stuck endpoint still fails the test.
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut body = String::new();

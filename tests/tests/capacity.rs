@@ -3,13 +3,12 @@
 //! 10,000 connections needs twice the file descriptors; each side raises its open-file
 //! limit to the hard limit.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use darkstar_client::{Client, Endpoint, Event, Options};
+use darkstar_examples::attack::child::{announce, wait_for_parent, ChildServer};
 use darkstar_runtime::{raise_open_file_limit, Config, Server};
 use darkstar_sdk::prelude::*;
 use darkstar_tests::prometheus::{sample, scrape};
@@ -54,13 +53,16 @@ fn capacity_server() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         metrics_addr: Some(metrics.parse().unwrap()),
+        // Ten thousand clients from one address, all at once.
+        max_connections_per_address: 0,
+        connections_per_sec_per_address: 0,
+        logins_per_sec_per_address: 0,
+        max_unauthenticated: SESSIONS as u32 + 100,
         ..dev_server_config(dir.path())
     };
     let server = Server::builder(EchoApp).config(config).start().unwrap();
-    println!("ADDR {}", server.tcp_addr().unwrap());
-    std::io::stdout().flush().unwrap();
-    let mut rest = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut rest);
+    announce("ADDR", server.tcp_addr().unwrap());
+    wait_for_parent();
     server.shutdown().unwrap();
 }
 
@@ -78,30 +80,8 @@ fn ten_thousand_sessions_at_once() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "capacity_server",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CHILD, metrics.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
-        // The test harness may print the test's name on the same line first.
-        if let Some((_, a)) = line.split_once("ADDR ") {
-            break a.trim().to_owned();
-        }
-    };
+    let mut child = ChildServer::test("capacity_server", CHILD, &metrics.to_string());
+    let addr = child.value("ADDR");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -153,9 +133,5 @@ fn ten_thousand_sessions_at_once() {
     );
     drop(clients);
     drop(runtime);
-    drop(child.stdin.take());
-    assert!(
-        child.wait().unwrap().success(),
-        "the server shut down cleanly"
-    );
+    child.stop();
 }

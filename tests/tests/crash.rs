@@ -40,8 +40,13 @@ const SHOT_DELAY_MS: (u64, u64) = (100, 1500);
 const ROUNDS: u32 = 10;
 const DIR_VAR: &str = "DARKSTAR_SERVER_CRASH_DIR";
 const SEED_VAR: &str = "DARKSTAR_SERVER_CRASH_SEED";
-/// A child that outlives this (its parent died without killing it) exits by itself.
-const CHILD_LIFETIME: Duration = Duration::from_secs(90);
+/// A child that outlives this (its parent died without killing it) exits by itself. Longer
+/// than the parent's waits for a child add up to.
+const CHILD_LIFETIME: Duration = Duration::from_secs(300);
+/// How long the parent waits for a child, or for a server of its own, to do something it
+/// must: long, since it costs time only when the test fails, and a loaded machine may be
+/// slow.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------
 // The app: the bank, plus a heartbeat, ledgers and one-shot tasks.
@@ -607,7 +612,17 @@ fn kill_9_loses_no_acknowledged_task_and_timers_resume() {
     let mut load = 0u64;
 
     let mut kill = 0u32;
-    while kill < ROUNDS && (kill < 5 || started.elapsed() < Duration::from_secs(30)) {
+    loop {
+        // Ten rounds, or at least five within 30 s; on a slow machine more, up to a limit,
+        // until they exercised what the checks at the end need.
+        let more = kill < ROUNDS && (kill < 5 || started.elapsed() < Duration::from_secs(30));
+        let exercised = pending_at_kills > 0
+            && acked_beats > 0
+            && acked_ledgers.iter().all(|&n| n > 0)
+            && !planted.is_empty();
+        if !more && (exercised || kill >= 3 * ROUNDS) {
+            break;
+        }
         kill += 1;
         let mut child = spawn_child(
             &exe,
@@ -621,15 +636,13 @@ fn kill_9_loses_no_acknowledged_task_and_timers_resume() {
             early_kills += 1;
             (None, child.kill())
         } else {
-            child.wait_for(
-                Duration::from_secs(30),
-                "waiting for the server to start",
-                |s| s.ready.is_some(),
-            );
+            child.wait_for(PATIENCE, "waiting for the server to start", |s| {
+                s.ready.is_some()
+            });
             let start = child.seen.lock().unwrap().ready.clone().unwrap();
             // (c) The heartbeat resumes: the child sees the count pass what it started with.
             child.wait_for(
-                Duration::from_secs(20),
+                PATIENCE,
                 &format!(
                     "waiting for the periodic heartbeat to resume after restart {kill} (it stays at {})",
                     start.0
@@ -678,7 +691,7 @@ fn kill_9_loses_no_acknowledged_task_and_timers_resume() {
         // Look at the store through a fresh server, in this process.
         let f = with_server(
             dir.path(),
-            Duration::from_secs(30),
+            PATIENCE,
             &format!("checking after kill {kill}"),
             facts,
         );
@@ -767,27 +780,28 @@ fn kill_9_loses_no_acknowledged_task_and_timers_resume() {
 
     // Last restart: every shot ever planted runs, exactly once, and the heartbeat goes on
     // at its period, not faster (it is scheduled once).
-    let (last, rate) = with_server(
-        dir.path(),
-        Duration::from_secs(30),
-        "the final check",
-        |server| {
-            let deadline =
-                Instant::now() + Duration::from_millis(SHOT_DELAY_MS.1) + Duration::from_secs(10);
-            let mut f = facts(server);
-            while f.shots.iter().any(|s| s.1 == 0) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-                f = facts(server);
-            }
-            // Past the catch-up run a restart may add, then on the period's grid.
-            std::thread::sleep(Duration::from_millis(100));
-            let t0 = Instant::now();
-            let b0 = server.query(beats).unwrap();
-            std::thread::sleep(Duration::from_millis(1000));
-            let b1 = server.query(beats).unwrap();
-            (f, (b1 - b0, t0.elapsed()))
-        },
-    );
+    let (last, rate) = with_server(dir.path(), 3 * PATIENCE, "the final check", |server| {
+        let deadline = Instant::now() + Duration::from_millis(SHOT_DELAY_MS.1) + PATIENCE;
+        let mut f = facts(server);
+        while f.shots.iter().any(|s| s.1 == 0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            f = facts(server);
+        }
+        // Past the catch-up run a restart may add, then on the period's grid.
+        std::thread::sleep(Duration::from_millis(100));
+        let t0 = Instant::now();
+        let b0 = server.query(beats).unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+        // At least one beat, however slow the machine: the bound below grows with the
+        // time taken.
+        let deadline = Instant::now() + PATIENCE;
+        let mut b1 = server.query(beats).unwrap();
+        while b1 == b0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            b1 = server.query(beats).unwrap();
+        }
+        (f, (b1 - b0, t0.elapsed()))
+    });
     let never: Vec<String> = last
         .shots
         .iter()
@@ -812,7 +826,9 @@ fn kill_9_loses_no_acknowledged_task_and_timers_resume() {
     );
     assert_eq!(last.init_runs, 1, "App::initialize ran more than once");
     let (ran, over) = rate;
-    let most = over.as_millis() as u64 / HEARTBEAT_MS + 2;
+    // A run may start before the window and commit in it (a stalled core), the next may be
+    // a catch-up, and each later one comes on its own grid point of the period.
+    let most = over.as_millis() as u64 / HEARTBEAT_MS + 3;
     assert!(
         (1..=most).contains(&ran),
         "the heartbeat ran {ran} times in {over:?} at a {HEARTBEAT_MS} ms period (at most {most}): it is not running once per period"

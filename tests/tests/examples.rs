@@ -6,7 +6,7 @@ use darkstar_examples::counter::{Counter, Increment, Persistence};
 use darkstar_examples::hello::{Greeting, HelloWorld};
 use darkstar_examples::timer::{Ticks, Timer};
 use darkstar_runtime::{Config, Server};
-use darkstar_sdk::App;
+use darkstar_sdk::prelude::*;
 
 fn start(app: impl App, dir: &std::path::Path) -> Server {
     Server::builder(app)
@@ -19,8 +19,10 @@ fn start(app: impl App, dir: &std::path::Path) -> Server {
         .unwrap()
 }
 
+/// Waits for `cond`, long: a deadline costs time only when the test fails anyway, and a
+/// loaded machine may be slow.
 fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(10);
+    let end = Instant::now() + Duration::from_secs(30);
     while Instant::now() < end {
         if cond() {
             return true;
@@ -28,6 +30,63 @@ fn eventually(mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
     false
+}
+
+/// An example's app, plus a probe: a task due a while after it is planted. A check that
+/// something did not run waits for it rather than for a sleep, so a slow machine makes the
+/// wait longer instead of too short.
+struct Probed<A>(A);
+
+impl<A: App> App for Probed<A> {
+    fn register(&self, types: &mut Types) {
+        self.0.register(types);
+        types
+            .object::<Probe>()
+            .task::<PlantProbe>()
+            .task::<FireProbe>();
+    }
+
+    fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
+        self.0.initialize(ctx)
+    }
+}
+
+#[managed(name = "tests.Probe")]
+struct Probe {
+    fired: u64,
+}
+
+#[task(name = "tests.plant_probe")]
+fn plant_probe(ctx: &mut Context, delay_ms: u64) -> TaskResult {
+    ctx.schedule_after(FireProbe {}, Duration::from_millis(delay_ms))?;
+    Ok(())
+}
+
+#[task(name = "tests.fire_probe")]
+fn fire_probe(ctx: &mut Context) -> TaskResult {
+    match ctx.try_lookup::<Probe>("probe")? {
+        Some(p) => ctx.get_mut(p)?.fired += 1,
+        None => {
+            let p = ctx.create(Probe { fired: 1 })?;
+            ctx.bind("probe", p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits until a probe due `delay_ms` from now has run.
+fn probe(server: &Server, delay_ms: u64) {
+    let fired = || {
+        server
+            .query(|ctx| match ctx.try_lookup::<Probe>("probe")? {
+                Some(p) => Ok(ctx.get(p)?.fired()),
+                None => Ok(0),
+            })
+            .unwrap()
+    };
+    let before = fired();
+    server.submit(PlantProbe { delay_ms }).wait().unwrap();
+    assert!(eventually(|| fired() > before), "the probe never ran");
 }
 
 #[test]
@@ -40,11 +99,12 @@ fn hello_greets_once_per_store() {
         })
         .unwrap()
     };
-    let server = start(HelloWorld, dir.path());
+    let server = start(Probed(HelloWorld), dir.path());
     assert!(eventually(|| greeting(&server).is_some()));
     server.shutdown().unwrap();
-    let server = start(HelloWorld, dir.path());
-    std::thread::sleep(Duration::from_millis(100));
+    let server = start(Probed(HelloWorld), dir.path());
+    // A greeting scheduled by a second `initialize` would be due at once.
+    probe(&server, 100);
     assert_eq!(greeting(&server), Some(("Hello, world!".to_owned(), 1)));
     server.shutdown().unwrap();
 }
@@ -52,9 +112,13 @@ fn hello_greets_once_per_store() {
 #[test]
 fn timer_ticks_across_a_restart_and_stops_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let app = || Timer {
-        period: Duration::from_millis(15),
-        stop_after: 10,
+    // Many ticks, so that the restart comes before the last of them even when the test is
+    // slow to see the first ones (a restart after them would only make the test weaker).
+    let app = || {
+        Probed(Timer {
+            period: Duration::from_millis(15),
+            stop_after: 40,
+        })
     };
     let count = |s: &Server| {
         s.query(|ctx| Ok(ctx.get(ctx.lookup::<Ticks>("ticks")?)?.count()))
@@ -65,11 +129,12 @@ fn timer_ticks_across_a_restart_and_stops_itself() {
     server.shutdown().unwrap();
     let server = start(app(), dir.path());
     assert!(
-        eventually(|| count(&server) == 10),
-        "resumed and reached 10"
+        eventually(|| count(&server) == 40),
+        "resumed and reached 40"
     );
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(count(&server), 10, "cancelled itself at 10");
+    // Due several periods after the last tick.
+    probe(&server, 100);
+    assert_eq!(count(&server), 40, "cancelled itself at 40");
     let handle = server
         .query(|ctx| Ok(ctx.get(ctx.lookup::<Ticks>("ticks")?)?.handle.is_some()))
         .unwrap();

@@ -1,7 +1,7 @@
 //! The Prometheus endpoint serves the task, commit and core metrics.
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use darkstar_examples::counter::{Increment, Persistence};
 use darkstar_runtime::{Config, Server};
@@ -24,14 +24,13 @@ fn metrics_are_served_for_prometheus() {
     for _ in 0..5 {
         server.submit(Increment {}).wait().unwrap();
     }
-    // The exporter folds histograms in periodically; counters are immediate.
-    let mut text = String::new();
-    for _ in 0..50 {
-        text = scrape(addr);
-        if text.contains("darkstar_commit_seconds_bucket") {
-            break;
-        }
+    // The exporter folds histograms in periodically; counters are immediate. The deadline
+    // is long: it costs time only when the test fails, and a loaded machine may be slow.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut text = scrape(addr);
+    while !text.contains("darkstar_commit_seconds_bucket") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
+        text = scrape(addr);
     }
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     let commits = text

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use darkstar_examples::bank::{self, BankApp};
 use darkstar_examples::load::{drive, LoadStats, Workload};
@@ -35,7 +35,18 @@ fn transfers(alpha: f64, learning: bool) {
     };
     std::thread::scope(|s| {
         s.spawn(|| drive(&server, &accounts, &workload, &stats, &stop));
-        std::thread::sleep(Duration::from_millis(1500));
+        // At least 1.5 s of load, and on a slow machine until there was enough of it to
+        // check, within a long deadline.
+        let started = Instant::now();
+        let enough = || {
+            stats.committed.load(Ordering::Relaxed) > 1000
+                && (learning || server.stats().conflicts > 0)
+        };
+        while started.elapsed() < Duration::from_millis(1500)
+            || (!enough() && started.elapsed() < Duration::from_secs(60))
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         stop.store(true, Ordering::Relaxed);
     });
     let committed = stats.committed.load(Ordering::Relaxed);

@@ -1,10 +1,14 @@
 //! Clients end to end: logins, session and channel messages in order, nothing sent by a
-//! task that aborts, and a session resumed across a cut connection with nothing lost or
-//! repeated.
+//! task that aborts, a session resumed across a cut connection with nothing lost or
+//! repeated, senders in other tasks, and what a client hears when the server restarts
+//! under it.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use darkstar_client::{Client, Endpoint, Event};
+use darkstar_client::{Client, DisconnectReason, Endpoint, Event};
 use darkstar_runtime::{Config, Server};
 use darkstar_sdk::prelude::*;
 use darkstar_tests::server_config::dev_server_config;
@@ -61,9 +65,10 @@ fn server(dir: &std::path::Path) -> Server {
 }
 
 async fn next(client: &mut Client) -> Event {
-    tokio::time::timeout(Duration::from_secs(20), client.next_event())
+    // Long: it costs time only when the test fails, and a loaded machine may be slow.
+    tokio::time::timeout(Duration::from_secs(60), client.next_event())
         .await
-        .expect("an event within 20 s")
+        .expect("an event within 60 s")
         .expect("the session is open")
 }
 
@@ -75,6 +80,17 @@ async fn next_data(client: &mut Client) -> Event {
             e => return e,
         }
     }
+}
+
+/// Logs in as `name` and takes the lobby join and the welcome every login gets.
+async fn welcomed(endpoint: Endpoint, name: &str) -> Client {
+    let mut c = Client::connect(endpoint, name, "").await.unwrap();
+    assert!(matches!(
+        next_data(&mut c).await,
+        Event::JoinedChannel { .. }
+    ));
+    assert!(matches!(next_data(&mut c).await, Event::Message(_)));
+    c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,12 +184,7 @@ async fn a_resumed_session_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = server(dir.path());
     let tcp = Endpoint::tcp(server.tcp_addr().unwrap().to_string());
-    let mut c = Client::connect(tcp, "roamer", "").await.unwrap();
-    assert!(matches!(
-        next_data(&mut c).await,
-        Event::JoinedChannel { .. }
-    ));
-    assert!(matches!(next_data(&mut c).await, Event::Message(_)));
+    let mut c = welcomed(tcp, "roamer").await;
     for n in 0..300 {
         c.send(n.to_string()).await.unwrap();
         if n % 100 == 50 {
@@ -198,25 +209,48 @@ async fn a_resumed_session_loses_and_repeats_nothing() {
 }
 
 /// A TCP proxy between clients and the server that can cut every connection it carries,
-/// as a network failure would, without the client knowing beforehand.
+/// as a network failure would, without the client knowing beforehand. Its upstream can be
+/// taken away (connections are then closed at once, as if nothing listened) and pointed at
+/// another server.
 struct Proxy {
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     cut: tokio::sync::watch::Sender<u64>,
+    upstream: Arc<Mutex<Option<SocketAddr>>>,
+    /// Connections accepted from clients.
+    accepted: Arc<AtomicUsize>,
+    /// Connections carried through to a server.
+    carried: Arc<AtomicUsize>,
 }
 
 impl Proxy {
-    async fn start(upstream: std::net::SocketAddr) -> Proxy {
+    async fn start(upstream: SocketAddr) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut, generation) = tokio::sync::watch::channel(0u64);
+        let upstream = Arc::new(Mutex::new(Some(upstream)));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let carried = Arc::new(AtomicUsize::new(0));
+        let proxy = Proxy {
+            addr,
+            cut,
+            upstream: upstream.clone(),
+            accepted: accepted.clone(),
+            carried: carried.clone(),
+        };
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let Some(upstream) = *upstream.lock().unwrap() else {
+                    continue;
+                };
                 let mut generation = generation.clone();
                 generation.mark_unchanged();
+                let carried = carried.clone();
                 tokio::spawn(async move {
                     let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
                         return;
                     };
+                    carried.fetch_add(1, Ordering::SeqCst);
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                         _ = generation.changed() => {}
@@ -225,11 +259,16 @@ impl Proxy {
                 });
             }
         });
-        Proxy { addr, cut }
+        proxy
     }
 
     fn cut(&self) {
         self.cut.send_modify(|g| *g += 1);
+    }
+
+    /// Where new connections go; `None`: nowhere, they are closed at once.
+    fn point_to(&self, upstream: Option<SocketAddr>) {
+        *self.upstream.lock().unwrap() = upstream;
     }
 }
 
@@ -238,14 +277,7 @@ async fn a_connection_cut_by_the_network_resumes_with_nothing_lost_or_repeated()
     let dir = tempfile::tempdir().unwrap();
     let server = server(dir.path());
     let proxy = Proxy::start(server.tcp_addr().unwrap()).await;
-    let mut c = Client::connect(Endpoint::tcp(proxy.addr.to_string()), "traveller", "")
-        .await
-        .unwrap();
-    assert!(matches!(
-        next_data(&mut c).await,
-        Event::JoinedChannel { .. }
-    ));
-    assert!(matches!(next_data(&mut c).await, Event::Message(_)));
+    let mut c = welcomed(Endpoint::tcp(proxy.addr.to_string()), "traveller").await;
     const N: usize = 600;
     let mut sent = 0;
     let mut got = 0;
@@ -274,4 +306,135 @@ async fn a_connection_cut_by_the_network_resumes_with_nothing_lost_or_repeated()
     assert_eq!(cuts, 3);
     assert_eq!(reconnected, 3, "each cut was noticed and resumed");
     assert_eq!(server.sessions(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_ends_the_session_after_one_refused_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = server(dir.path());
+    let proxy = Proxy::start(first.tcp_addr().unwrap()).await;
+    let endpoint = Endpoint::tcp(proxy.addr.to_string());
+    let mut c = welcomed(endpoint.clone(), "sleeper").await;
+
+    // The server goes down without a word to the client (a crash, a killed process, a
+    // machine that lost power), and while it is down nothing answers.
+    proxy.point_to(None);
+    proxy.cut();
+    tokio::task::spawn_blocking(move || first.shutdown().unwrap())
+        .await
+        .unwrap();
+    let dir_path = dir.path().to_owned();
+    let second = tokio::task::spawn_blocking(move || server(&dir_path))
+        .await
+        .unwrap();
+    assert_eq!(second.sessions(), 0, "sessions do not outlive their server");
+    proxy.point_to(second.tcp_addr());
+
+    let mut attempts = 0;
+    let (reason, text) = loop {
+        match next(&mut c).await {
+            Event::Reconnecting { attempt } => attempts = attempt,
+            Event::Disconnected { reason, text } => break (reason, text),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(reason, DisconnectReason::Expired);
+    assert!(
+        text.starts_with(
+            "the session is gone: the server refused to resume it, most likely because the \
+             server restarted or the reconnection window passed; log in again (the server \
+             said: no such session"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), c.next_event())
+            .await
+            .unwrap(),
+        None,
+        "the last event"
+    );
+    // Every attempt while the server was down found nothing; the one that reached the
+    // restarted server was refused, and was the last.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(attempts >= 1);
+    assert_eq!(
+        proxy.accepted.load(Ordering::SeqCst),
+        1 + attempts as usize,
+        "the login, then one connection per attempt"
+    );
+    assert_eq!(
+        proxy.carried.load(Ordering::SeqCst),
+        2,
+        "the login, and one resume that reached the restarted server"
+    );
+
+    // Logging in again is all it takes.
+    let mut again = Client::connect(endpoint, "sleeper", "").await.unwrap();
+    assert!(matches!(
+        next_data(&mut again).await,
+        Event::JoinedChannel { .. }
+    ));
+    assert_eq!(
+        next_data(&mut again).await,
+        Event::Message(b"welcome sleeper".to_vec())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_in_other_tasks_and_events_in_a_select_loop_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let tcp = Endpoint::tcp(server.tcp_addr().unwrap().to_string());
+    let c = welcomed(tcp, "juggler").await;
+    let (sender, mut events) = c.split();
+    const TASKS: usize = 4;
+    const EACH: usize = 50;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                for n in 0..EACH {
+                    sender.send(format!("{t}.{n}")).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    // A timer that fires far more often than replies come, so that many `next_event`
+    // futures are dropped unfinished.
+    let mut tick = tokio::time::interval(Duration::from_micros(200));
+    let mut ticks = 0;
+    let mut next_of = [0; TASKS];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while next_of.iter().sum::<usize>() < TASKS * EACH {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "every reply within 30 s"
+        );
+        tokio::select! {
+            event = events.next_event() => {
+                let Some(Event::Message(body)) = event else {
+                    panic!("a reply, not {event:?}");
+                };
+                let body = String::from_utf8(body).unwrap();
+                let (t, n) = body
+                    .strip_prefix("juggler:")
+                    .and_then(|rest| rest.split_once('.'))
+                    .expect("a reply");
+                let (t, n): (usize, usize) = (t.parse().unwrap(), n.parse().unwrap());
+                assert_eq!(n, next_of[t], "task {t}'s replies in order, once each");
+                next_of[t] += 1;
+            }
+            _ = tick.tick() => ticks += 1,
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(ticks > 0);
+    sender.logout().await.unwrap();
+    let Some(Event::Disconnected { reason, .. }) = events.next_event().await else {
+        panic!("the session ends");
+    };
+    assert_eq!(reason, DisconnectReason::LoggedOut);
 }

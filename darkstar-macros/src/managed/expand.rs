@@ -8,8 +8,9 @@ use syn::parse_quote;
 use super::parse::{Getter, Leaf, Managed};
 use crate::portable;
 
-/// The struct with rkyv's derives, its `Managed` impl, the getters on its archived form and
-/// the checks that its field types can be stored.
+/// The checks that the field types can be stored (first, so that their errors come first),
+/// the struct with rkyv's derives, its `Managed` impl, the getters on its archived form, and
+/// the errors about fields left out of the archive, if there are any.
 pub fn expand(managed: &Managed) -> TokenStream {
     let mut item = managed.item.clone();
     // First, so rkyv's helper attribute `#[rkyv(...)]` comes after the derive that
@@ -51,10 +52,13 @@ pub fn expand(managed: &Managed) -> TokenStream {
         _ => TokenStream::new(),
     };
 
+    let errors = managed.errors.as_ref().map(syn::Error::to_compile_error);
     let parts = portable::stored_parts(&managed.stored_types);
     let checks = portable::persist_checks(&parts, cfgs);
 
     quote! {
+        #checks
+
         #item
 
         #(#cfgs)*
@@ -65,7 +69,7 @@ pub fn expand(managed: &Managed) -> TokenStream {
 
         #getters
 
-        #checks
+        #errors
     }
 }
 

@@ -1,7 +1,8 @@
 //! `#[managed]`: a struct becomes a managed object type.
 //!
 //! [`parse`] checks the attribute and the struct and gathers what the expansion needs;
-//! [`expand`] writes the code. Nothing is generated unless the whole input is valid.
+//! [`expand`] writes the code. Nothing is generated unless the whole input is valid, or its
+//! only problems are field types that cannot be stored.
 
 mod expand;
 mod parse;
@@ -10,8 +11,9 @@ use proc_macro2::TokenStream;
 
 use crate::errors::original_with_errors;
 
-/// The expansion of `#[managed(attr)] item`, or `item` unchanged followed by every error
-/// found in it.
+/// The expansion of `#[managed(attr)] item` (followed by the errors about field types that
+/// cannot be stored, if those are all), or `item` unchanged followed by every error found
+/// in it.
 pub fn managed(attr: TokenStream, item: TokenStream) -> TokenStream {
     match parse::parse(attr, item.clone()) {
         Ok(managed) => expand::expand(&managed),

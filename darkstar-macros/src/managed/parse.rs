@@ -4,14 +4,14 @@ use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::format_ident;
 use syn::ext::IdentExt;
 use syn::{
-    Attribute, GenericParam, Ident, Item, ItemStruct, LitStr, Path, Token, Type, TypePath,
-    Visibility,
+    parse_quote, Attribute, GenericParam, Ident, Item, ItemStruct, LitStr, Path, Token, Type,
+    TypePath, Visibility,
 };
 
 use crate::args::{self, Macro};
 use crate::errors::Errors;
 use crate::item;
-use crate::portable::{self, Site};
+use crate::portable::{self, Found, Site};
 
 /// A valid `#[managed]` struct and what its expansion needs.
 pub struct Managed {
@@ -28,6 +28,10 @@ pub struct Managed {
     pub stored_types: Vec<Type>,
     /// The struct's `#[cfg]` attributes, repeated on every generated item.
     pub cfgs: Vec<Attribute>,
+    /// The errors about field types that cannot be stored, if there are any and nothing
+    /// else is wrong: the expansion is then generated all the same, with those fields left
+    /// out of the archive, and reports them.
+    pub errors: Option<syn::Error>,
 }
 
 /// A getter on the archived struct that reads one field in place.
@@ -52,7 +56,9 @@ pub enum Leaf {
     Ref(Type),
 }
 
-/// Checks `#[managed(attr)] item`, recording every problem before giving up.
+/// Checks `#[managed(attr)] item`, recording every problem before giving up. Only field
+/// types that cannot be stored but are otherwise fine leave a struct to expand, with
+/// [`Managed::errors`].
 pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Managed> {
     let mut errors = Errors::new();
     let args = args::parse(attr, Macro::Managed, &mut errors);
@@ -67,6 +73,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Managed> {
 
     check_generics(&item, &mut errors);
     let rkyv = check_attributes(&item.attrs, &mut errors);
+    let mut expandable = errors.is_empty();
 
     let mut getters = Vec::new();
     let mut stored_types = Vec::new();
@@ -79,7 +86,16 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Managed> {
         if has_rkyv_key(&field.attrs, "with") {
             continue;
         }
-        portable::check(&field.ty, Site::Field, &mut errors);
+        match portable::check(&field.ty, Site::Field, &mut errors) {
+            Found::Nothing => {}
+            Found::Unstorable => {
+                field
+                    .attrs
+                    .push(parse_quote!(#[rkyv(with = ::darkstar_sdk::__private::Unstored)]));
+                continue;
+            }
+            Found::Unusable => expandable = false,
+        }
         stored_types.push(field.ty.clone());
         if let (Some(ident), Some(kind)) = (&field.ident, leaf(&field.ty)) {
             getters.push(Getter {
@@ -89,7 +105,11 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Managed> {
             });
         }
     }
-    errors.finish()?;
+    let errors = match errors.finish() {
+        Ok(()) => None,
+        Err(error) if expandable => Some(error),
+        Err(error) => return Err(error),
+    };
 
     // rkyv names the archived type `Archived` + the struct's name, unless told otherwise.
     let archived = if rkyv.remote_type {
@@ -112,6 +132,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Managed> {
         getters,
         stored_types,
         cfgs,
+        errors,
     })
 }
 

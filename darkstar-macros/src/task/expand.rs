@@ -9,8 +9,9 @@ use syn::ReturnType;
 use super::parse::Task;
 use crate::portable;
 
-/// The function unchanged, the struct of its arguments with rkyv's derives, its `Task`
-/// impl and the checks that the argument types can be stored.
+/// The checks that the argument types can be stored (first, so that their errors come
+/// first), the function unchanged, the struct of its arguments with rkyv's derives, its
+/// `Task` impl, and the errors about arguments left out of the archive, if there are any.
 pub fn expand(task: &Task) -> TokenStream {
     let Task {
         func,
@@ -19,6 +20,7 @@ pub fn expand(task: &Task) -> TokenStream {
         context,
         args,
         cfgs,
+        errors,
     } = task;
     let vis = &func.vis;
     let fn_ident = &func.sig.ident;
@@ -30,8 +32,12 @@ pub fn expand(task: &Task) -> TokenStream {
     let fields = args.iter().map(|arg| {
         let (ident, ty) = (&arg.ident, &arg.ty);
         let doc = format!("The `{}` argument.", ident.unraw());
+        let unstored = arg
+            .unstored
+            .then(|| quote!(#[rkyv(with = ::darkstar_sdk::__private::Unstored)]));
         quote! {
             #[doc = #doc]
+            #unstored
             #vis #ident: #ty
         }
     });
@@ -73,10 +79,13 @@ pub fn expand(task: &Task) -> TokenStream {
         TokenStream::new()
     };
 
-    let parts = portable::stored_parts(args.iter().map(|arg| &arg.ty));
+    let parts = portable::stored_parts(args.iter().filter(|arg| !arg.unstored).map(|arg| &arg.ty));
+    let errors = errors.as_ref().map(syn::Error::to_compile_error);
     let checks = portable::persist_checks(&parts, cfgs);
 
     quote! {
+        #checks
+
         #func
 
         #(#cfgs)*
@@ -104,6 +113,6 @@ pub fn expand(task: &Task) -> TokenStream {
             #refs
         }
 
-        #checks
+        #errors
     }
 }

@@ -11,7 +11,7 @@ use syn::{
 use crate::args::{self, Macro};
 use crate::errors::Errors;
 use crate::item;
-use crate::portable::{self, Site};
+use crate::portable::{self, Found, Site};
 
 /// A valid `#[task]` function and what its expansion needs.
 pub struct Task {
@@ -28,6 +28,10 @@ pub struct Task {
     pub args: Vec<Arg>,
     /// The function's `#[cfg]` attributes, repeated on every generated item.
     pub cfgs: Vec<Attribute>,
+    /// The errors about argument types that cannot be stored, if there are any and nothing
+    /// else is wrong: the expansion is then generated all the same, with those arguments
+    /// left out of the archive, and reports them.
+    pub errors: Option<syn::Error>,
 }
 
 /// One argument of the task, and field of its struct.
@@ -38,9 +42,14 @@ pub struct Arg {
     pub ty: Type,
     /// Whether the type is written `Ref<T>`, so `Task::refs` visits it.
     pub is_ref: bool,
+    /// Whether the type cannot be stored, so the argument is left out of the archive
+    /// (there is an error about it).
+    pub unstored: bool,
 }
 
-/// Checks `#[task(attr)] item`, recording every problem before giving up.
+/// Checks `#[task(attr)] item`, recording every problem before giving up. Only argument
+/// types that cannot be stored but are otherwise fine leave a function to expand, with
+/// [`Task::errors`].
 pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Task> {
     let mut errors = Errors::new();
     let args = args::parse(attr, Macro::Task, &mut errors);
@@ -55,9 +64,13 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Task> {
 
     check_signature(&func.sig, &mut errors);
     let (context, params) = split_context(&func.sig, &mut errors);
+    let mut expandable = errors.is_empty();
     let mut task_args = Vec::new();
     for param in params {
-        portable::check(&param.ty, Site::Argument, &mut errors);
+        let found = portable::check(&param.ty, Site::Argument, &mut errors);
+        if found == Found::Unusable {
+            expandable = false;
+        }
         match &*param.pat {
             Pat::Ident(PatIdent {
                 by_ref: None,
@@ -68,18 +81,28 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Task> {
                 ident: ident.clone(),
                 ty: (*param.ty).clone(),
                 is_ref: portable::ref_target(&param.ty).is_some(),
+                unstored: found == Found::Unstorable,
             }),
-            pattern => errors.error_at(
-                pattern,
-                "a task argument needs a plain name, such as `amount: u64`: it becomes a field of the task struct; destructure it in the body instead",
-            ),
+            pattern => {
+                errors.error_at(
+                    pattern,
+                    "a task argument needs a plain name, such as `amount: u64`: it becomes a field of the task struct; destructure it in the body instead",
+                );
+                expandable = false;
+            }
         }
     }
     let struct_ident = match args.rename {
         Some(rename) => Some(rename),
         None => struct_name(&func.sig.ident, &mut errors),
     };
-    errors.finish()?;
+    // A missing context or struct name comes with an error of its own, and leaves nothing
+    // to expand.
+    let errors = match errors.finish() {
+        Ok(()) => None,
+        Err(error) if expandable && context.is_some() && struct_ident.is_some() => Some(error),
+        Err(error) => return Err(error),
+    };
 
     let (Some(context), Some(struct_ident)) = (context, struct_ident) else {
         // Both are `None` only after recording an error, which `finish` returned above.
@@ -93,6 +116,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Task> {
         context,
         args: task_args,
         cfgs,
+        errors,
     })
 }
 

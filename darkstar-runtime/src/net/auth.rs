@@ -2,18 +2,24 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use darkstar_sdk::{decode, encode, managed, Managed};
 use darkstar_storage::{Batch, Store};
 
 use crate::names;
+use crate::net::password;
 
-/// Checks a client's name and password. Called on a thread of its own, so it may block
-/// (hash a password, ask another service).
+/// Checks a client's name and password. Called on one of the login threads (`login_threads`,
+/// behind a queue of `login_queue`), so it may block (hash a password, ask another
+/// service), but it must return: a login waits for it.
 pub trait Authenticator: Send + Sync + 'static {
     /// The identity to log in as (usually `name`), or the reason the client is refused.
     fn authenticate(&self, name: &str, password: &str) -> Result<String, String>;
+
+    /// Whether [`authenticate`](Self::authenticate) answers at once, without blocking or
+    /// costly work; then it runs on the network thread instead of a login thread.
+    fn is_instant(&self) -> bool {
+        false
+    }
 }
 
 /// Accepts anyone under the name they give. For development only: it is off unless the
@@ -25,6 +31,10 @@ impl Authenticator for DevelopmentAuthenticator {
     fn authenticate(&self, name: &str, _password: &str) -> Result<String, String> {
         check_name(name).map_err(|e| e.to_string())?;
         Ok(name.to_owned())
+    }
+
+    fn is_instant(&self) -> bool {
+        true
     }
 }
 
@@ -81,6 +91,13 @@ fn check_name(name: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
+/// A hash to check the passwords of unknown accounts against: made once, with the same
+/// parameters as every account's.
+fn unknown_account_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| password::hash("").unwrap_or_default())
+}
+
 fn account_key(name: &str) -> String {
     format!("s/account/{name}")
 }
@@ -131,7 +148,7 @@ impl Accounts {
 
     fn put(&self, name: &str, password: &str, replace: bool) -> Result<(), AccountError> {
         check_name(name)?;
-        let hash = hash_password(password)?;
+        let hash = password::hash(password).map_err(|e| AccountError::Hash(e.to_string()))?;
         let bytes = encode(&Account { hash }, Account::TYPE_NAME)
             .map_err(|e| AccountError::Store(e.to_string()))?;
         let key = account_key(name);
@@ -172,21 +189,14 @@ impl Accounts {
     }
 }
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| AccountError::Hash(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AccountError::Hash(e.to_string()))
-}
-
 impl Authenticator for Accounts {
     fn authenticate(&self, name: &str, password: &str) -> Result<String, String> {
         check_name(name).map_err(|e| e.to_string())?;
         let Some(hash) = self.hash_of(name) else {
             if !self.register_on_login {
+                // As long as checking a wrong password, so that how long a refusal takes
+                // does not tell which accounts exist.
+                let _ = password::verify(password, unknown_account_hash());
                 return Err("unknown account or wrong password".to_owned());
             }
             return match self.create(name, password) {
@@ -196,10 +206,13 @@ impl Authenticator for Accounts {
                 Err(e) => Err(e.to_string()),
             };
         };
-        let parsed = PasswordHash::new(&hash).map_err(|_| "the stored account is damaged")?;
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .map(|()| name.to_owned())
-            .map_err(|_| "unknown account or wrong password".to_owned())
+        match password::verify(password, &hash) {
+            Ok(true) => Ok(name.to_owned()),
+            Ok(false) => Err("unknown account or wrong password".to_owned()),
+            Err(e) => {
+                tracing::error!(account = name, error = %e, "cannot check a password");
+                Err("the account cannot be checked; tell the game's operators".to_owned())
+            }
+        }
     }
 }

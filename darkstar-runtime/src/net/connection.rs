@@ -1,22 +1,50 @@
 //! One client connection: handshake, login or resume, then messages both ways until the
 //! session ends or the connection drops.
+//!
+//! Reading top to bottom: [`serve`] admits the client ([`admit`]: `Hello`, then a login
+//! checked on the login threads, or a resume), opens its session ([`open_session`]:
+//! the duplicate-login policy, then the game's `logged_in` task), carries it ([`carry`])
+//! and closes ([`finish`], [`close`]), always with a `Disconnect` frame that says why when
+//! the server is the one ending it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use darkstar_protocol::{
     ClientFrame, Decoder, DisconnectReason, ServerFrame, KEY_LEN, PROTOCOL_VERSION,
 };
 use darkstar_sdk::TaskError;
-use tokio::sync::Semaphore;
+use tracing::warn;
 
 use crate::metrics::{self, NetMetrics};
-use crate::net::transport::{FrameReader, FrameWriter, ReadError};
+use crate::net::admission::{Limit, Ticket};
+use crate::net::budget::PRELOGIN_READ;
+use crate::net::incident::Incident;
+use crate::net::login_pool::QueueFull;
+use crate::net::pace::SessionPace;
+use crate::net::transport::{FrameReader, FrameWriter, ReadError, WRITE_BUFFER};
 use crate::net::NetShared;
-use crate::session::{SessionEvent, SessionLink};
+use crate::session::{Opened, SessionEvent, SessionLink};
 use crate::shared::Shared;
 
-/// How a connection ends.
+/// The largest frame a client may send before it has logged in: room for a `Login` with a
+/// 64-byte name and a password of about 1,900 bytes. A connection without an account so
+/// holds a few KiB, however large `max_frame` is.
+pub(crate) const PRELOGIN_MAX_FRAME: u32 = 2048;
+
+/// How long closing may take at each step: writing the `Disconnect` frame and the close,
+/// then reading what the client still sends (so the close is not a reset).
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a session that is ending (not cut off as too slow) gets to write what it has
+/// queued before its reason.
+const ENDING_FLUSH: Duration = Duration::from_secs(1);
+
+/// How long a logout waits for the messages sent before it to be handled.
+const LOGOUT_WAIT: Duration = Duration::from_secs(30);
+
+/// How a connection ends once it carries a session.
 enum End {
     /// The peer closed it, or it broke: the session may be resumed.
     Dropped,
@@ -26,85 +54,182 @@ enum End {
     Refused(DisconnectReason, String),
     /// Another connection resumed the session.
     Replaced,
-    /// The session ended (the game, the server, or a slow client).
+    /// The session ended (the game, the server, a slow client, a newer login).
     SessionEnded(DisconnectReason, String),
 }
 
-/// Serves one connection to the end.
+/// Why a connection did not get as far as a session.
+enum Failed {
+    /// Tell the client why, and close.
+    Refused(DisconnectReason, String),
+    /// A limit refused it: tell the client, and close.
+    Limited(Limit),
+    /// The answer (`LoginRefused`, `ResumeRefused`) is sent; close.
+    Answered,
+    /// The connection is gone.
+    Gone,
+}
+
+/// What a client is let in as.
+enum Admitted {
+    /// Authenticated as this identity; its session is not open yet.
+    Login(String),
+    /// May resume this session, having received every frame up to `received`.
+    Resume {
+        link: Arc<SessionLink>,
+        received: u64,
+    },
+}
+
+/// Serves one admitted connection to the end.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     net: Arc<NetShared>,
+    peer: SocketAddr,
+    mut ticket: Ticket,
     mut reader: FrameReader,
     mut writer: FrameWriter,
 ) {
     let conn = net.next_connection();
-    let decoder = Decoder::new(net.config.max_frame);
     let login_timeout = Duration::from_millis(net.config.login_timeout_ms);
-    let opened = tokio::time::timeout(
+    let prelogin = Decoder::new(net.config.max_frame.min(PRELOGIN_MAX_FRAME));
+    let admitted = tokio::time::timeout(
         login_timeout,
-        open(&shared, &net, &decoder, conn, &mut reader, &mut writer),
+        admit(
+            &shared,
+            &net,
+            &prelogin,
+            peer,
+            &ticket,
+            &mut reader,
+            &mut writer,
+        ),
     )
-    .await;
-    let link = match opened {
-        Ok(Ok(link)) => link,
-        Ok(Err(Some((reason, text)))) => {
-            return refuse(&mut writer, reason, &text).await;
+    .await
+    .unwrap_or_else(|_| {
+        Err(Failed::Refused(
+            DisconnectReason::LoginTimeout,
+            "no login within the login timeout".to_owned(),
+        ))
+    });
+    let opened = match admitted {
+        Ok(Admitted::Login(identity)) => {
+            open_session(&shared, &net, conn, &mut writer, identity).await
         }
-        Ok(Err(None)) => return,
-        Err(_) => {
-            return refuse(
-                &mut writer,
-                DisconnectReason::LoginTimeout,
-                "no login within the login timeout",
-            )
-            .await;
+        Ok(Admitted::Resume { link, received }) => {
+            // Attached only now, past the login timeout: a connection is never left
+            // attached by a timeout that cut it off in the middle.
+            link.attach(conn);
+            link.ack(received)
+                .expect("checked against bounds that only grow");
+            let resumed = ServerFrame::Resumed {
+                handled: link.last_accepted(),
+            };
+            // If the client is gone before it heard, the carrying below finds out.
+            let _ = send(&mut writer, &resumed).await;
+            Ok(link)
         }
+        Err(failed) => Err(failed),
     };
+    let link = match opened {
+        Ok(link) => link,
+        Err(failed) => return turn_back(&net, peer, failed, &mut reader, &mut writer).await,
+    };
+    ticket.logged_in();
+    reader.logged_in();
+    let decoder = Decoder::new(net.config.max_frame);
     let mut sent = 0;
     let end = carry(
         &shared,
         &net,
         &decoder,
         conn,
+        peer,
         &link,
         &mut reader,
         &mut writer,
         &mut sent,
     )
     .await;
-    finish(&shared, &net, conn, &link, end, &mut writer, sent).await;
+    finish(
+        &shared,
+        &net,
+        conn,
+        peer,
+        &link,
+        end,
+        &mut reader,
+        &mut writer,
+        sent,
+    )
+    .await;
 }
 
-type Refusal = Option<(DisconnectReason, String)>;
+/// Closes a connection that got no session, counting and logging why.
+async fn turn_back(
+    net: &NetShared,
+    peer: SocketAddr,
+    failed: Failed,
+    reader: &mut FrameReader,
+    writer: &mut FrameWriter,
+) {
+    let (reason, text) = match failed {
+        Failed::Gone => return,
+        Failed::Answered => return close(reader, writer, None).await,
+        Failed::Limited(limit) => {
+            net.incidents
+                .report(Incident::Refused(limit), peer, limit.text());
+            (limit.reason(), limit.text().to_owned())
+        }
+        Failed::Refused(reason, text) => {
+            net.incidents.report(incident_of(reason), peer, &text);
+            (reason, text)
+        }
+    };
+    metrics::connection_refused(reason);
+    close(reader, writer, Some((reason, &text))).await;
+}
 
-/// Handshake, then login or resume: the session this connection carries.
-async fn open(
+/// The incident a disconnect reason the client caused counts as.
+fn incident_of(reason: DisconnectReason) -> Incident {
+    match reason {
+        DisconnectReason::FrameTooLarge => Incident::FrameTooLarge,
+        DisconnectReason::LoginTimeout => Incident::LoginTimeout,
+        DisconnectReason::TooSlow => Incident::TooSlow,
+        _ => Incident::ProtocolError,
+    }
+}
+
+/// Handshake, then a login checked or a session resumed.
+#[allow(clippy::too_many_arguments)]
+async fn admit(
     shared: &Arc<Shared>,
     net: &Arc<NetShared>,
     decoder: &Decoder,
-    conn: u64,
+    peer: SocketAddr,
+    ticket: &Ticket,
     reader: &mut FrameReader,
     writer: &mut FrameWriter,
-) -> Result<Arc<SessionLink>, Refusal> {
+) -> Result<Admitted, Failed> {
     let stall = net.stall();
-    let frame = reader.next(decoder, stall).await.map_err(read_refusal)?;
+    let frame = reader.next(decoder, stall).await.map_err(read_failure)?;
     let ClientFrame::Hello {
         min_version,
         max_version,
     } = frame
     else {
-        return Err(Some((
+        return Err(Failed::Refused(
             DisconnectReason::ProtocolError,
             "the first frame must be Hello".to_owned(),
-        )));
+        ));
     };
     if !(min_version..=max_version).contains(&PROTOCOL_VERSION) {
-        return Err(Some((
+        return Err(Failed::Refused(
             DisconnectReason::UnsupportedVersion,
             format!(
                 "this server speaks protocol version {PROTOCOL_VERSION}; the client speaks {min_version} to {max_version}"
             ),
-        )));
+        ));
     }
     send(
         writer,
@@ -114,72 +239,149 @@ async fn open(
         },
     )
     .await
-    .map_err(|_| None)?;
-    match reader.next(decoder, stall).await.map_err(read_refusal)? {
+    .map_err(|_| Failed::Gone)?;
+    match reader.next(decoder, stall).await.map_err(read_failure)? {
         ClientFrame::Login { name, password } => {
-            login(shared, net, conn, writer, name, password).await
+            ticket.login_attempt().map_err(Failed::Limited)?;
+            if shared.sessions.len() >= net.config.max_sessions as usize {
+                metrics::login("refused");
+                return Err(Failed::Limited(Limit::Sessions));
+            }
+            match authenticate(net, ticket, reader, name, password).await? {
+                Ok(identity) => Ok(Admitted::Login(identity)),
+                Err(reason) => {
+                    metrics::login("refused");
+                    net.incidents.report(Incident::LoginRefused, peer, &reason);
+                    let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
+                    Err(Failed::Answered)
+                }
+            }
         }
         ClientFrame::Resume {
             session,
             key,
             received,
-        } => resume(shared, conn, writer, session, key, received).await,
-        other => Err(Some((
+        } => resume(shared, writer, session, key, received).await,
+        other => Err(Failed::Refused(
             DisconnectReason::ProtocolError,
             format!(
                 "expected Login or Resume after Hello, got {}",
                 frame_name(&other)
             ),
-        ))),
+        )),
     }
 }
 
-async fn login(
+/// Runs the authenticator: on the login threads unless it answers at once. The identity,
+/// or the reason for the client. A client that goes away while its login waits takes its
+/// place in the queue with it.
+async fn authenticate(
+    net: &NetShared,
+    ticket: &Ticket,
+    reader: &mut FrameReader,
+    name: String,
+    password: String,
+) -> Result<Result<String, String>, Failed> {
+    let auth = net.authenticator.clone();
+    if auth.is_instant() {
+        return Ok(auth.authenticate(&name, &password));
+    }
+    let checked = net
+        .logins
+        .run(ticket.address(), move || {
+            auth.authenticate(&name, &password)
+        })
+        .map_err(|full| {
+            Failed::Limited(match full {
+                QueueFull::All => Limit::LoginQueue,
+                QueueFull::Address => Limit::WaitingLogins,
+            })
+        })?;
+    tokio::select! {
+        checked = checked => Ok(checked.unwrap_or_else(|_| Err("the authenticator failed".to_owned()))),
+        () = reader.peer_gone() => Err(Failed::Gone),
+    }
+}
+
+/// Opens the session of a client that authenticated as `identity`: the duplicate-login
+/// policy, then the game's `logged_in` task.
+async fn open_session(
     shared: &Arc<Shared>,
     net: &Arc<NetShared>,
     conn: u64,
     writer: &mut FrameWriter,
-    name: String,
-    password: String,
-) -> Result<Arc<SessionLink>, Refusal> {
-    if shared.sessions.len() >= net.config.max_sessions as usize {
-        metrics::login("refused");
-        return Err(Some((
-            DisconnectReason::Full,
-            "the server has as many sessions as it takes".to_owned(),
-        )));
-    }
-    let auth = net.authenticator.clone();
-    let checked = tokio::task::spawn_blocking(move || auth.authenticate(&name, &password))
-        .await
-        .unwrap_or_else(|_| Err("the authenticator failed".to_owned()));
-    let identity = match checked {
-        Ok(identity) => identity,
-        Err(reason) => {
-            metrics::login("refused");
-            let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
-            return Err(None);
-        }
-    };
+    identity: String,
+) -> Result<Arc<SessionLink>, Failed> {
     let id = shared.store.allocate_id();
     let mut key = [0u8; KEY_LEN];
     if getrandom::fill(&mut key).is_err() {
         metrics::login("failed");
         let reason = "the server cannot make a session key".to_owned();
         let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
-        return Err(None);
+        return Err(Failed::Answered);
     }
-    let link = Arc::new(SessionLink::new(id, key, net.queue_bytes(), conn));
-    // In the table before the login task runs, so what `logged_in` sends reaches it.
-    shared.sessions.insert(link.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    shared.submit_session(
-        id,
-        SessionEvent::Login { name: identity },
-        Some(Box::new(move |r| {
-            let _ = tx.send(r);
-        })),
+    let pace = SessionPace::new(
+        net.config.session_messages_per_sec,
+        net.config.session_kib_per_sec.saturating_mul(1024),
+        net.config.channel_messages_per_sec,
+        Instant::now(),
     );
+    let link = Arc::new(SessionLink::new(
+        id,
+        key,
+        identity.clone(),
+        net.queue_bytes(),
+        pace,
+        net.config.session_window as usize,
+        conn,
+    ));
+    // In the table before the login task runs, so what `logged_in` sends reaches it.
+    match shared
+        .sessions
+        .open(link.clone(), net.config.duplicate_login)
+    {
+        Opened::New => {}
+        Opened::Refused => {
+            metrics::login("refused");
+            let reason = format!("{identity} is already logged in");
+            let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
+            return Err(Failed::Answered);
+        }
+        Opened::Replacing(old) => {
+            shared.end_link(
+                &old,
+                DisconnectReason::LoggedInElsewhere,
+                "a newer login under this name took over",
+                false,
+            );
+            // The game hears the old session's `disconnected` before the new `logged_in`.
+            let limit = Duration::from_millis(net.config.login_timeout_ms);
+            if tokio::time::timeout(limit, old.finished()).await.is_err() {
+                warn!(
+                    session = old.id,
+                    "the replaced session's disconnected task did not finish within the login timeout; logging in anyway"
+                );
+            }
+        }
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let submitted = link.submit_login(|| {
+        shared.submit_session(
+            id,
+            SessionEvent::Login { name: identity },
+            Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })),
+        )
+    });
+    if !submitted {
+        // Replaced by a newer login under the same name while this one waited.
+        metrics::login("refused");
+        return Err(Failed::Refused(
+            DisconnectReason::LoggedInElsewhere,
+            "a newer login under this name took over".to_owned(),
+        ));
+    }
     let outcome = rx.await.unwrap_or_else(|_| {
         Err(TaskError::Unavailable {
             reason: "the server stopped".to_owned(),
@@ -188,7 +390,9 @@ async fn login(
     let reason = match outcome {
         Ok(()) => {
             metrics::login("accepted");
-            metrics::session_started();
+            if link.start() {
+                metrics::session_started();
+            }
             let accepted = ServerFrame::LoginAccepted {
                 session: id,
                 key,
@@ -210,27 +414,22 @@ async fn login(
     };
     shared.sessions.remove(id);
     let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
-    Err(None)
+    Err(Failed::Answered)
 }
 
 async fn resume(
     shared: &Arc<Shared>,
-    conn: u64,
     writer: &mut FrameWriter,
     session: u64,
     key: [u8; KEY_LEN],
     received: u64,
-) -> Result<Arc<SessionLink>, Refusal> {
-    let refused = |reason: &str| ServerFrame::ResumeRefused {
-        reason: reason.to_owned(),
-    };
+) -> Result<Admitted, Failed> {
+    let refuse = |reason: String| ServerFrame::ResumeRefused { reason };
     let Some(link) = shared.sessions.get(session) else {
-        let _ = send(
-            writer,
-            &refused("no such session: it ended, or never existed"),
-        )
-        .await;
-        return Err(None);
+        let reason = "no such session: it ended (its reconnection window passed, the game or \
+                      the server ended it, or the server restarted) or never existed; log in again";
+        let _ = send(writer, &refuse(reason.to_owned())).await;
+        return Err(Failed::Answered);
     };
     // Compared in full whatever the first difference, so timing tells nothing of the key.
     let same = link
@@ -240,16 +439,14 @@ async fn resume(
         .fold(0u8, |acc, (a, b)| acc | (a ^ b))
         == 0;
     if !same {
-        let _ = send(writer, &refused("wrong session key")).await;
-        return Err(None);
+        let _ = send(writer, &refuse("wrong session key".to_owned())).await;
+        return Err(Failed::Answered);
     }
-    link.attach(conn);
-    link.ack(received);
-    let resumed = ServerFrame::Resumed {
-        handled: link.last_accepted(),
-    };
-    let _ = send(writer, &resumed).await;
-    Ok(link)
+    if let Err(reason) = link.check_resume(received) {
+        let _ = send(writer, &refuse(reason)).await;
+        return Err(Failed::Answered);
+    }
+    Ok(Admitted::Resume { link, received })
 }
 
 /// Carries the session: client frames in, queued frames out, until one side ends.
@@ -259,50 +456,77 @@ async fn carry(
     net: &Arc<NetShared>,
     decoder: &Decoder,
     conn: u64,
+    peer: SocketAddr,
     link: &Arc<SessionLink>,
     reader: &mut FrameReader,
     writer: &mut FrameWriter,
     sent: &mut u64,
 ) -> End {
-    let window = Arc::new(Semaphore::new(net.config.session_window as usize));
     let stats = NetMetrics::new();
     tokio::select! {
-        end = read_loop(shared, net, decoder, link, reader, &window, &stats) => end,
+        end = read_loop(shared, net, decoder, peer, link, reader, &stats) => end,
         end = write_loop(conn, link, writer, &stats, sent) => end,
         end = watch(conn, link) => end,
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_loop(
     shared: &Arc<Shared>,
     net: &Arc<NetShared>,
     decoder: &Decoder,
+    peer: SocketAddr,
     link: &Arc<SessionLink>,
     reader: &mut FrameReader,
-    window: &Arc<Semaphore>,
     stats: &NetMetrics,
 ) -> End {
     loop {
         let frame = match reader.next(decoder, net.stall()).await {
             Ok(frame) => frame,
+            // A path that died in the middle of a frame: the client may come back.
+            Err(ReadError::Stalled) => return End::Dropped,
             Err(e) => {
-                return match read_refusal(e) {
-                    Some((reason, text)) => End::Refused(reason, text),
-                    None => End::Dropped,
+                return match read_failure(e) {
+                    Failed::Refused(reason, text) => End::Refused(reason, text),
+                    _ => End::Dropped,
                 }
             }
         };
         stats.frames_in.increment(1);
+        // Every frame spends from the session's rates, whatever it turns out to be, so no
+        // kind of frame can be sent faster than they allow. Over its rate, the session
+        // waits here, reading nothing: its excess stays in its own connection, and costs
+        // nobody else anything.
+        let (len, is_message, to_channel) = match &frame {
+            ClientFrame::Message { body, .. } => (body.len(), true, false),
+            ClientFrame::ChannelMessage { body, .. } => (body.len(), true, true),
+            _ => (darkstar_protocol::HEADER_LEN + 8, false, false),
+        };
+        let wait = link
+            .pace
+            .lock()
+            .wait(len, is_message, to_channel, Instant::now());
+        if !wait.is_zero() {
+            net.incidents.report(
+                Incident::Throttled,
+                peer,
+                &format!(
+                    "session {} sends faster than session_messages_per_sec, session_kib_per_sec or channel_messages_per_sec allow",
+                    link.id
+                ),
+            );
+            tokio::time::sleep(wait).await;
+        }
         let (seq, event) = match frame {
             ClientFrame::Message { seq, body } => (seq, SessionEvent::Message { body }),
             ClientFrame::ChannelMessage { seq, channel, body } => {
                 (seq, SessionEvent::ChannelMessage { channel, body })
             }
-            ClientFrame::Ack { received } => {
-                link.ack(received);
-                continue;
-            }
-            ClientFrame::Logout => return End::LoggedOut,
+            ClientFrame::Ack { received } => match link.ack(received) {
+                Ok(()) => continue,
+                Err(last) => return ack_beyond(received, last),
+            },
+            ClientFrame::Logout => return logging_out(net, decoder, link, reader).await,
             other => {
                 return End::Refused(
                     DisconnectReason::ProtocolError,
@@ -310,21 +534,31 @@ async fn read_loop(
                 )
             }
         };
-        match link.accept(seq) {
+        let out_of_order = |expected| {
+            End::Refused(
+                DisconnectReason::ProtocolError,
+                format!("message number {seq} out of order; expected {expected}"),
+            )
+        };
+        match link.is_next(seq) {
             Ok(true) => {}
             // Sent again after a resume, and already taken: handled once only.
             Ok(false) => continue,
-            Err(expected) => {
-                return End::Refused(
-                    DisconnectReason::ProtocolError,
-                    format!("message number {seq} out of order; expected {expected}"),
-                )
-            }
+            Err(expected) => return out_of_order(expected),
         }
+        // The message is taken (accepted) only once it can be submitted at once: if the
+        // connection drops while it waits below, it was never taken, and the client sends
+        // it again after resuming.
         // A full window stops reading: the client's own socket fills up, not our memory.
-        let Ok(permit) = window.clone().acquire_owned().await else {
+        let Ok(permit) = link.window.clone().acquire_owned().await else {
             return End::Dropped;
         };
+        match link.accept(seq) {
+            Ok(true) => {}
+            // Taken meanwhile through another connection that resumed the session.
+            Ok(false) => continue,
+            Err(expected) => return out_of_order(expected),
+        }
         let done = link.clone();
         shared.submit_session(
             link.id,
@@ -335,6 +569,44 @@ async fn read_loop(
                 drop(permit);
             })),
         );
+    }
+}
+
+fn ack_beyond(received: u64, last: u64) -> End {
+    End::Refused(
+        DisconnectReason::ProtocolError,
+        format!("Ack of frame {received}, but the last frame the server queued is {last}"),
+    )
+}
+
+/// After `Logout`: waits until every message taken before it is handled (its replies are
+/// then queued ahead of the end), while the writer goes on sending and this goes on
+/// reading the client's acknowledgements.
+async fn logging_out(
+    net: &NetShared,
+    decoder: &Decoder,
+    link: &SessionLink,
+    reader: &mut FrameReader,
+) -> End {
+    let handled = link.handled_through(link.last_accepted());
+    tokio::pin!(handled);
+    let deadline = tokio::time::sleep(LOGOUT_WAIT);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = &mut handled => return End::LoggedOut,
+            () = &mut deadline => return End::LoggedOut,
+            frame = reader.next(decoder, net.stall()) => match frame {
+                Ok(ClientFrame::Ack { received }) => {
+                    if let Err(last) = link.ack(received) {
+                        return ack_beyond(received, last);
+                    }
+                }
+                // Anything else after a logout is not taken.
+                Ok(_) => {}
+                Err(_) => return End::LoggedOut,
+            },
+        }
     }
 }
 
@@ -356,9 +628,11 @@ async fn write_loop(
         if let Some(end) = gone(conn, link) {
             return end;
         }
+        // Read before the frames: a task counted as handled has queued what it sent
+        // already, so its Ack never overtakes its frames.
+        let handled = link.last_handled();
         frames.clear();
         link.frames_after(*sent, &mut frames);
-        let handled = link.last_handled();
         if frames.is_empty() && handled == acked {
             notified.await;
             continue;
@@ -369,9 +643,13 @@ async fn write_loop(
             }
             stats.frames_out.increment(1);
             *sent = seq;
+            if writer.pending() >= WRITE_BUFFER && writer.flush().await.is_err() {
+                return End::Dropped;
+            }
         }
         if handled > acked {
-            if send_frame(writer, &ServerFrame::Ack { handled })
+            if writer
+                .send(&ServerFrame::Ack { handled }.to_bytes())
                 .await
                 .is_err()
             {
@@ -393,9 +671,12 @@ async fn watch(conn: u64, link: &Arc<SessionLink>) -> End {
         tokio::pin!(notified);
         notified.as_mut().enable();
         if let Some(end) = gone(conn, link) {
-            if matches!(end, End::SessionEnded(..)) {
+            match &end {
+                // A client too slow to read gets its reason next, not after its backlog.
+                End::SessionEnded(DisconnectReason::TooSlow, _) => {}
                 // Give the writer a moment to send what is queued and the reason.
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                End::SessionEnded(..) => tokio::time::sleep(ENDING_FLUSH).await,
+                _ => {}
             }
             return end;
         }
@@ -411,12 +692,15 @@ fn gone(conn: u64, link: &SessionLink) -> Option<End> {
     link.ending().map(|e| End::SessionEnded(e.reason, e.text))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     shared: &Arc<Shared>,
     net: &Arc<NetShared>,
     conn: u64,
+    peer: SocketAddr,
     link: &Arc<SessionLink>,
     end: End,
+    reader: &mut FrameReader,
     writer: &mut FrameWriter,
     sent: u64,
 ) {
@@ -429,90 +713,113 @@ async fn finish(
         End::LoggedOut => {
             shared.end_session(link.id, DisconnectReason::LoggedOut, "logged out", true);
             // What the logout's own tasks send still goes out first.
-            let _ = flush_ending(link, writer, sent).await;
-            close_with(writer, DisconnectReason::LoggedOut, "logged out").await;
-        }
-        End::Refused(reason, text) => {
-            shared.end_session(link.id, reason, &text, false);
-            close_with(writer, reason, &text).await;
-        }
-        End::Replaced => {
-            refuse(
+            flush_ending(link, writer, sent).await;
+            close(
+                reader,
                 writer,
-                DisconnectReason::Replaced,
-                "the session was resumed on another connection",
+                Some((DisconnectReason::LoggedOut, "logged out")),
             )
             .await;
         }
+        End::Refused(reason, text) => {
+            net.incidents.report(incident_of(reason), peer, &text);
+            shared.end_session(link.id, reason, &text, false);
+            close(reader, writer, Some((reason, &text))).await;
+        }
+        End::Replaced => {
+            metrics::connection_refused(DisconnectReason::Replaced);
+            let text = "the session was resumed on another connection";
+            close(reader, writer, Some((DisconnectReason::Replaced, text))).await;
+        }
         End::SessionEnded(reason, text) => {
-            let _ = flush_ending(link, writer, sent).await;
-            close_with(writer, reason, &text).await;
+            if reason == DisconnectReason::TooSlow {
+                net.incidents.report(
+                    Incident::TooSlow,
+                    peer,
+                    &format!("session {}: {text}", link.id),
+                );
+            } else {
+                flush_ending(link, writer, sent).await;
+            }
+            close(reader, writer, Some((reason, &text))).await;
         }
     }
 }
 
-/// Writes what the session still has queued, within a second.
-async fn flush_ending(link: &SessionLink, writer: &mut FrameWriter, sent: u64) -> Result<(), ()> {
+/// Writes what the session still has queued, within a moment.
+async fn flush_ending(link: &SessionLink, writer: &mut FrameWriter, sent: u64) {
     let mut frames = Vec::new();
     link.frames_after(sent, &mut frames);
     let write = async {
         for (_, bytes) in frames {
             writer.send(&bytes).await?;
+            if writer.pending() >= WRITE_BUFFER {
+                writer.flush().await?;
+            }
         }
         writer.flush().await
     };
-    match tokio::time::timeout(Duration::from_secs(1), write).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    let _ = tokio::time::timeout(ENDING_FLUSH, write).await;
 }
 
-/// Counts a connection closed for `reason` without ending a session (the session's end is
-/// counted where it ends), tells the client why, and closes.
-async fn refuse(writer: &mut FrameWriter, reason: DisconnectReason, text: &str) {
-    metrics::connection_refused(reason);
-    close_with(writer, reason, text).await;
-}
-
-/// Tells the client why, and closes.
-async fn close_with(writer: &mut FrameWriter, reason: DisconnectReason, text: &str) {
-    let frame = ServerFrame::Disconnect {
-        reason,
-        text: text.to_owned(),
+/// Tells the client why (if the server is the one ending it) and closes this side, while
+/// reading what the client still sends until it closes too: a client blocked on writing
+/// (it floods and does not read) gets unstuck, reads, and finds its reason. Writing gets
+/// [`CLOSE_GRACE`] for the reason and as long again for the close; reading ends at the
+/// client's close or after both. On WebSocket the close status is 4000 plus the reason
+/// code (1000 without a reason).
+async fn close(
+    reader: &mut FrameReader,
+    writer: &mut FrameWriter,
+    disconnect: Option<(DisconnectReason, &str)>,
+) {
+    let (status, name) = match disconnect {
+        Some((reason, _)) => (4000 + u16::from(reason.code()), reason.name()),
+        None => (1000, ""),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = send(writer, &frame).await;
-        writer.close().await;
-    })
-    .await;
-}
-
-async fn send_frame(writer: &mut FrameWriter, frame: &ServerFrame) -> std::io::Result<()> {
-    writer.send(&frame.to_bytes()).await
+    let write_side = async {
+        let say = async {
+            if let Some((reason, text)) = disconnect {
+                let frame = ServerFrame::Disconnect {
+                    reason,
+                    text: text.to_owned(),
+                };
+                writer.send(&frame.to_bytes()).await?;
+            }
+            writer.flush().await
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, say).await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, writer.close(status, name)).await;
+    };
+    tokio::join!(write_side, reader.drain(CLOSE_GRACE * 2));
 }
 
 /// Sends one frame now.
 async fn send(writer: &mut FrameWriter, frame: &ServerFrame) -> std::io::Result<()> {
-    send_frame(writer, frame).await?;
+    writer.send(&frame.to_bytes()).await?;
     writer.flush().await
 }
 
-fn read_refusal(e: ReadError) -> Refusal {
+fn read_failure(e: ReadError) -> Failed {
     match e {
-        ReadError::Closed => None,
-        ReadError::Frame(darkstar_protocol::FrameError::TooLarge { len, max }) => Some((
+        ReadError::Closed => Failed::Gone,
+        ReadError::Frame(darkstar_protocol::FrameError::TooLarge { len, max }) => Failed::Refused(
             DisconnectReason::FrameTooLarge,
             format!("frame of {len} bytes is over the limit of {max}"),
-        )),
-        ReadError::Frame(e) => Some((DisconnectReason::ProtocolError, e.to_string())),
-        ReadError::Stalled => Some((
+        ),
+        ReadError::Frame(e) => Failed::Refused(DisconnectReason::ProtocolError, e.to_string()),
+        ReadError::Stalled => Failed::Refused(
             DisconnectReason::ProtocolError,
             "a frame was begun and not finished within the frame timeout".to_owned(),
-        )),
-        ReadError::NotBinary => Some((
+        ),
+        ReadError::NotBinary => Failed::Refused(
             DisconnectReason::ProtocolError,
             "WebSocket text messages carry no frames; send binary messages".to_owned(),
-        )),
+        ),
+        ReadError::OverBudget => Failed::Refused(
+            DisconnectReason::FrameTooLarge,
+            format!("more than {PRELOGIN_READ} bytes before logging in"),
+        ),
     }
 }
 

@@ -2,11 +2,15 @@
 //! connection (if any) is carrying it.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use darkstar_protocol::{DisconnectReason, ServerFrame, KEY_LEN};
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::net::SessionPace;
 
 /// What happened when a frame was queued.
 #[derive(Debug, PartialEq, Eq)]
@@ -16,6 +20,17 @@ pub(crate) enum Pushed {
     Overflow,
     /// The session is ending; the frame was dropped.
     Ending,
+}
+
+/// What the reconnection timer of a session found when it woke.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// A client resumed the session: the timer stops.
+    Resumed,
+    /// The window passed with no client: the session ends.
+    Expired,
+    /// The session dropped again since, so its window ends later: wait until then.
+    Later(Instant),
 }
 
 /// How a session ends.
@@ -31,6 +46,8 @@ struct State {
     /// Data frames not yet acknowledged by the client, in order: the outgoing queue, and
     /// what a resumed connection sends again.
     unacked: VecDeque<(u64, Arc<[u8]>)>,
+    /// The last frame the client acknowledged.
+    acked: u64,
     unacked_bytes: usize,
     /// Last client message accepted for handling (it will be handled).
     accepted: u64,
@@ -38,8 +55,15 @@ struct State {
     handled: u64,
     /// The connection carrying the session now (0: none, waiting for a resume).
     attached: u64,
-    /// Times a connection was attached after the first.
-    resumes: u64,
+    /// When the reconnection window of a session without a connection ends.
+    expiry: Option<Instant>,
+    /// Whether a timer waits for `expiry` (one per session, however often it drops).
+    timer: bool,
+    /// Whether the login task was submitted: after that, the session's `disconnected` is
+    /// submitted behind it, never ahead.
+    login_submitted: bool,
+    /// Whether the login was accepted and the session counted as open.
+    started: bool,
     ending: Option<Ending>,
 }
 
@@ -47,6 +71,13 @@ struct State {
 pub(crate) struct SessionLink {
     pub id: u64,
     pub key: [u8; KEY_LEN],
+    /// Who logged in: the authenticator's answer.
+    pub identity: String,
+    /// How fast the client may send, across all its connections.
+    pub pace: Mutex<SessionPace>,
+    /// Client messages taken and not yet handled, at most `session_window`, across all
+    /// its connections.
+    pub window: Arc<Semaphore>,
     /// Most bytes of unacknowledged frames before the client counts as too slow.
     max_queue: usize,
     state: Mutex<State>,
@@ -54,26 +85,47 @@ pub(crate) struct SessionLink {
     /// Every waiter registers (`enable`) before it checks the state, so `notify_waiters`
     /// never misses one.
     pub wake: Notify,
+    /// Set once the session's `disconnected` task has finished (committed or failed for
+    /// good): a login replacing this session waits for it.
+    finished: AtomicBool,
+    finished_wake: Notify,
 }
 
 impl SessionLink {
-    pub fn new(id: u64, key: [u8; KEY_LEN], max_queue: usize, connection: u64) -> SessionLink {
+    pub fn new(
+        id: u64,
+        key: [u8; KEY_LEN],
+        identity: String,
+        max_queue: usize,
+        pace: SessionPace,
+        window: usize,
+        connection: u64,
+    ) -> SessionLink {
         assert!(id != 0 && connection != 0);
         SessionLink {
             id,
             key,
+            identity,
+            pace: Mutex::new(pace),
+            window: Arc::new(Semaphore::new(window)),
             max_queue,
             state: Mutex::new(State {
                 next_seq: 1,
                 unacked: VecDeque::new(),
+                acked: 0,
                 unacked_bytes: 0,
                 accepted: 0,
                 handled: 0,
                 attached: connection,
-                resumes: 0,
+                expiry: None,
+                timer: false,
+                login_submitted: false,
+                started: false,
                 ending: None,
             }),
             wake: Notify::new(),
+            finished: AtomicBool::new(false),
+            finished_wake: Notify::new(),
         }
     }
 
@@ -100,9 +152,15 @@ impl SessionLink {
         }
     }
 
-    /// The client received every frame up to `received`: forget them.
-    pub fn ack(&self, received: u64) {
+    /// The client received every frame up to `received`: forget them. Refused (with the
+    /// last frame queued) if `received` is beyond every frame ever queued: the client
+    /// claims what it cannot have.
+    pub fn ack(&self, received: u64) -> Result<(), u64> {
         let mut st = self.state.lock();
+        if received >= st.next_seq {
+            return Err(st.next_seq - 1);
+        }
+        st.acked = st.acked.max(received);
         while let Some((seq, bytes)) = st.unacked.front() {
             if *seq > received {
                 break;
@@ -110,6 +168,27 @@ impl SessionLink {
             st.unacked_bytes -= bytes.len();
             st.unacked.pop_front();
         }
+        Ok(())
+    }
+
+    /// Checks that a client resuming with `received` can be served: every frame after it
+    /// is still kept. The reason for the client if not.
+    pub fn check_resume(&self, received: u64) -> Result<(), String> {
+        let st = self.state.lock();
+        if received >= st.next_seq {
+            return Err(format!(
+                "received {received} is beyond the last frame the server queued, {}",
+                st.next_seq - 1
+            ));
+        }
+        if received < st.acked {
+            return Err(format!(
+                "received {received} is below {}, which the client acknowledged before; \
+                 frames up to that are gone",
+                st.acked
+            ));
+        }
+        Ok(())
     }
 
     /// Frames after `sent`, to write.
@@ -117,6 +196,19 @@ impl SessionLink {
         let st = self.state.lock();
         let start = st.unacked.partition_point(|(seq, _)| *seq <= sent);
         out.extend(st.unacked.range(start..).cloned());
+    }
+
+    /// Whether client message `seq` is the next one to accept (`true`), or was accepted
+    /// before (`false`: sent again after a resume); the number expected if neither.
+    pub fn is_next(&self, seq: u64) -> Result<bool, u64> {
+        let st = self.state.lock();
+        if seq <= st.accepted {
+            return Ok(false);
+        }
+        if seq != st.accepted + 1 {
+            return Err(st.accepted + 1);
+        }
+        Ok(true)
     }
 
     /// Records client message `seq` as accepted; `false` if it was accepted before (a
@@ -146,6 +238,19 @@ impl SessionLink {
         self.state.lock().handled
     }
 
+    /// Waits until every client message up to `seq` is handled.
+    pub async fn handled_through(&self, seq: u64) {
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.last_handled() >= seq {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Last client message accepted.
     pub fn last_accepted(&self) -> u64 {
         self.state.lock().accepted
@@ -156,7 +261,7 @@ impl SessionLink {
         assert!(connection != 0);
         let mut st = self.state.lock();
         let old = std::mem::replace(&mut st.attached, connection);
-        st.resumes += 1;
+        st.expiry = None;
         drop(st);
         self.wake.notify_waiters();
         old
@@ -173,10 +278,54 @@ impl SessionLink {
         }
     }
 
-    /// Times a connection was attached after the first: a reconnection window is over only
-    /// if no resume happened during it.
-    pub fn resumes(&self) -> u64 {
-        self.state.lock().resumes
+    /// Starts the reconnection window of a session whose connection dropped, ending at
+    /// `deadline`; `true` if the caller must start the timer (none waits yet).
+    pub fn arm_expiry(&self, deadline: Instant) -> bool {
+        let mut st = self.state.lock();
+        st.expiry = Some(deadline);
+        !std::mem::replace(&mut st.timer, true)
+    }
+
+    /// What the reconnection timer does on waking at `now`.
+    pub fn check_expiry(&self, now: Instant) -> Expiry {
+        let mut st = self.state.lock();
+        match st.expiry {
+            _ if st.attached != 0 => {
+                st.timer = false;
+                Expiry::Resumed
+            }
+            Some(at) if at > now => Expiry::Later(at),
+            _ => {
+                st.timer = false;
+                Expiry::Expired
+            }
+        }
+    }
+
+    /// Submits the login task with `submit`, unless the session is already ending (a newer
+    /// login replaced it first); `false` then. Under the state's lock, so the session's
+    /// `disconnected`, submitted only after [`end`](Self::end), always follows it.
+    pub fn submit_login(&self, submit: impl FnOnce()) -> bool {
+        let mut st = self.state.lock();
+        if st.ending.is_some() {
+            return false;
+        }
+        assert!(!st.login_submitted, "a session logs in once");
+        st.login_submitted = true;
+        submit();
+        true
+    }
+
+    /// The login was accepted: the session counts as open. `false` if it is ending already.
+    pub fn start(&self) -> bool {
+        let mut st = self.state.lock();
+        st.started = st.ending.is_none();
+        st.started
+    }
+
+    /// Whether the session was counted as open.
+    pub fn was_started(&self) -> bool {
+        self.state.lock().started
     }
 
     /// The connection attached now (0: none).
@@ -208,5 +357,87 @@ impl SessionLink {
     /// Why the session is ending, if it is.
     pub fn ending(&self) -> Option<Ending> {
         self.state.lock().ending.clone()
+    }
+
+    /// The session's `disconnected` task has finished.
+    pub fn mark_finished(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.finished_wake.notify_waiters();
+    }
+
+    /// Waits until the session's `disconnected` task has finished.
+    pub async fn finished(&self) {
+        loop {
+            let notified = self.finished_wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.finished.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link() -> SessionLink {
+        let pace = crate::net::SessionPace::new(0, 0, 0, Instant::now());
+        SessionLink::new(7, [0; KEY_LEN], "ada".into(), 1024, pace, 4, 1)
+    }
+
+    #[test]
+    fn a_session_ended_before_its_login_never_logs_in() {
+        let l = link();
+        assert!(l.end(DisconnectReason::LoggedInElsewhere, "replaced"));
+        assert!(!l.submit_login(|| panic!("submitted after the end")));
+        assert!(!l.start(), "not counted as open");
+        let l = link();
+        let mut ran = false;
+        assert!(l.submit_login(|| ran = true));
+        assert!(ran);
+        assert!(l.start() && l.was_started());
+    }
+
+    #[test]
+    fn one_reconnection_timer_follows_every_drop() {
+        let l = link();
+        let t0 = Instant::now();
+        l.detach(1);
+        assert!(l.arm_expiry(t0), "the first drop starts the timer");
+        assert_eq!(l.check_expiry(t0), Expiry::Expired);
+        assert!(l.arm_expiry(t0), "a timer that fired is gone");
+        l.attach(2);
+        assert!(l.detach(2));
+        assert!(
+            !l.arm_expiry(t0 + std::time::Duration::from_secs(9)),
+            "one timer at a time"
+        );
+        assert_eq!(
+            l.check_expiry(t0),
+            Expiry::Later(t0 + std::time::Duration::from_secs(9)),
+            "a later drop moves the deadline"
+        );
+        l.attach(3);
+        assert_eq!(
+            l.check_expiry(t0 + std::time::Duration::from_secs(99)),
+            Expiry::Resumed
+        );
+        assert!(l.arm_expiry(t0), "a resumed session's timer stopped");
+    }
+
+    #[test]
+    fn acks_and_resumes_are_checked_against_what_was_queued() {
+        let l = link();
+        for _ in 0..3 {
+            l.push(|seq| ServerFrame::Message { seq, body: vec![1] });
+        }
+        assert_eq!(l.ack(4), Err(3));
+        assert_eq!(l.ack(2), Ok(()));
+        assert!(l.check_resume(1).is_err(), "below what was acknowledged");
+        assert!(l.check_resume(4).is_err(), "beyond what was queued");
+        assert!(l.check_resume(3).is_ok());
     }
 }

@@ -8,9 +8,9 @@ mod post;
 mod table;
 
 pub(crate) use job::{SessionEvent, SessionJob, EVENT_NAMES};
-pub(crate) use link::SessionLink;
+pub(crate) use link::{Expiry, SessionLink};
 pub(crate) use post::PostOffice;
-pub(crate) use table::SessionTable;
+pub(crate) use table::{Opened, SessionTable};
 
 /// Stored names of open sessions: `s/session/<id>`, so a restart can end the sessions of
 /// the server that stopped (their clients are gone).

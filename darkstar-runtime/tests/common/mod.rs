@@ -118,6 +118,10 @@ pub fn counter(server: &Server, name: &str) -> Option<u64> {
         .expect("query")
 }
 
+/// How long a test waits for something that must happen: long, since it costs time only
+/// when the test fails anyway, and a loaded machine may be slow.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
 /// Waits up to `limit` for `cond`, polling.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;

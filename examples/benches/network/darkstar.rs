@@ -41,6 +41,13 @@ impl System for Darkstar {
             // The benchmark measures transfers, not password checks.
             login_mode: LoginMode::Development,
             session_window: args.depth.max(256),
+            // Load generators from one address, far above a player's rates.
+            connections_per_sec_per_address: 0,
+            logins_per_sec_per_address: 0,
+            login_queue_per_address: 0,
+            session_messages_per_sec: 0,
+            session_kib_per_sec: 0,
+            channel_messages_per_sec: 0,
             ..Config::default()
         };
         let app = BankApp {

@@ -2,7 +2,7 @@
 //! benchmarks: a transfer reads two accounts, checks funds, debits one and credits the
 //! other, as one serializable, durable transaction.
 //!
-//! Clients reach it through sessions: every session gets a [`Teller`](teller::Teller),
+//! Clients reach it through sessions: every session gets a [`Teller`],
 //! which answers [`TransferRequest`](request::TransferRequest)s.
 
 use darkstar_sdk::prelude::*;

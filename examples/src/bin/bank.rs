@@ -62,6 +62,25 @@ fn main() -> ExitCode {
     config
         .tcp_addr
         .get_or_insert_with(|| DEFAULT_TCP.parse().expect("a socket address"));
+    // The bots all log in at once from one address and pipeline thousands of requests a
+    // second each, far above what the limits against hostile clients let a player do; the
+    // demo lifts those limits unless told otherwise.
+    let flags = &cli.server;
+    if flags.logins_per_sec_per_address.is_none() {
+        config.logins_per_sec_per_address = 0;
+    }
+    if flags.login_queue_per_address.is_none() {
+        config.login_queue_per_address = 0;
+    }
+    if flags.session_messages_per_sec.is_none() {
+        config.session_messages_per_sec = 0;
+    }
+    if flags.session_kib_per_sec.is_none() {
+        config.session_kib_per_sec = 0;
+    }
+    if flags.channel_messages_per_sec.is_none() {
+        config.channel_messages_per_sec = 0;
+    }
     let app = BankApp {
         accounts: cli.accounts,
         initial_balance: 10_000_000,

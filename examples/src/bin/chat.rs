@@ -6,12 +6,13 @@
 //! cargo run -p darkstar-examples --bin chat-client -- --name alice         # then type
 //! ```
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use darkstar_examples::chat::ChatApp;
 use darkstar_examples::cli;
-use darkstar_runtime::{AccountCommand, ServerArgs};
+use darkstar_runtime::{AccountCommand, Config, MainError, Server, ServerArgs};
 
 #[derive(Parser)]
 #[command(about = "A chat lobby on Darkstar for Rust")]
@@ -32,7 +33,7 @@ enum Command {
     Accounts(AccountCommand),
 }
 
-/// Where the chat listens unless told otherwise.
+/// Where the chat listens when given neither `--tcp-addr` nor `--ws-addr`.
 const DEFAULT_TCP: &str = "127.0.0.1:7490";
 const DEFAULT_WS: &str = "127.0.0.1:7491";
 
@@ -42,42 +43,50 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     if let Some(Command::Accounts(command)) = &cli.command {
-        // Only the store is needed: no listeners.
-        config.tcp_addr = None;
-        config.ws_addr = None;
-        let Some(server) = cli::start(ChatApp, config) else {
-            return ExitCode::FAILURE;
-        };
-        let result = command.run(server.accounts(), std::io::stdin().lock());
-        let shutdown = server.shutdown();
-        return match (result, shutdown) {
-            (Ok(said), Ok(())) => {
+        return match accounts(command, config) {
+            Ok(said) => {
                 println!("{said}");
                 ExitCode::SUCCESS
             }
-            (Err(e), _) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-            (_, Err(e)) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
+            Err(e) => cli::report(e),
         };
     }
-    config
-        .tcp_addr
-        .get_or_insert_with(|| DEFAULT_TCP.parse().expect("a socket address"));
-    config
-        .ws_addr
-        .get_or_insert_with(|| DEFAULT_WS.parse().expect("a socket address"));
+    // Both listeners by default; a listener asked for alone means only that one, so no
+    // port is opened that nobody asked for.
+    if config.tcp_addr.is_none() && config.ws_addr.is_none() {
+        config.tcp_addr = Some(address(DEFAULT_TCP));
+        config.ws_addr = Some(address(DEFAULT_WS));
+    }
     let Some(server) = cli::start(ChatApp, config) else {
         return ExitCode::FAILURE;
     };
-    println!(
-        "chat: TCP clients on {}, WebSocket clients on ws://{}; Ctrl-C stops",
-        server.tcp_addr().expect("listening"),
-        server.ws_addr().expect("listening"),
-    );
+    let listeners: Vec<String> = [
+        server.tcp_addr().map(|a| format!("TCP clients on {a}")),
+        server
+            .ws_addr()
+            .map(|a| format!("WebSocket clients on ws://{a}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    println!("chat: {}; Ctrl-C stops", listeners.join(", "));
     cli::serve(server, cli.seconds)
+}
+
+fn address(text: &str) -> SocketAddr {
+    text.parse().expect("a socket address")
+}
+
+/// Runs an accounts command on the store alone, and returns what it did.
+fn accounts(command: &AccountCommand, mut config: Config) -> Result<String, MainError> {
+    // Only the store is needed: no listeners.
+    config.tcp_addr = None;
+    config.ws_addr = None;
+    let server = Server::builder(ChatApp).config(config).start()?;
+    let said = command.run(server.accounts(), std::io::stdin().lock());
+    let shutdown = server.shutdown();
+    // The command's own error is the one worth telling, if both failed.
+    let said = said?;
+    shutdown?;
+    Ok(said)
 }

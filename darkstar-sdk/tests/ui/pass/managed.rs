@@ -14,6 +14,40 @@ pub struct Cell {
     pub y: u8,
 }
 
+/// A game's own types named like standard ones that cannot be stored: a column of a chess
+/// board, a thread of a forum, a clock of the game's own.
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = rkyv)]
+pub struct File(pub u8);
+
+/// See `File`.
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[rkyv(crate = rkyv)]
+pub struct Thread {
+    pub posts: Vec<String>,
+}
+
+pub mod clock {
+    use darkstar_sdk::rkyv;
+
+    /// See `File`.
+    #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+    #[rkyv(crate = rkyv)]
+    pub struct Instant {
+        pub tick: u64,
+    }
+}
+
+/// Fields of those types, which `#[managed]` must not mistake for the standard ones, and a
+/// `Duration`, which rkyv archives.
+#[managed]
+pub struct Board {
+    pub file: File,
+    pub thread: Thread,
+    pub started: clock::Instant,
+    pub turn: std::time::Duration,
+}
+
 /// Every kind of field that gets a getter, and some that do not.
 #[managed]
 #[derive(Debug, Clone, PartialEq)]
@@ -85,9 +119,10 @@ fn main() {
         .object::<Grid>()
         .object::<Score>()
         .object::<Marker>()
-        .object::<Point>();
-    // Six, and the SDK's own Session and Channel.
-    assert_eq!(types.objects().len(), 8);
+        .object::<Point>()
+        .object::<Board>();
+    // Seven, and the SDK's own Session and Channel.
+    assert_eq!(types.objects().len(), 9);
     let hidden = Hidden {
         secret: 1,
         name: String::new(),

@@ -43,6 +43,13 @@ pub fn tick(_: &mut Context) -> Result<(), TaskError> {
     Ok(())
 }
 
+/// A `Duration`, which rkyv archives.
+#[task]
+pub fn wait(ctx: &mut Context, at: Ref<Account>, for_: std::time::Duration) -> TaskResult {
+    let _ = (ctx, at, for_);
+    Ok(())
+}
+
 /// Compiled out, and its generated items with it.
 #[task]
 #[cfg(any())]
@@ -83,8 +90,9 @@ fn main() {
         .task::<Tick>()
         .task::<inner::SnakeCaseName>()
         .task::<Ctx>()
-        .task::<ResultTask>();
-    assert_eq!(types.tasks().len(), 7);
+        .task::<ResultTask>()
+        .task::<Wait>();
+    assert_eq!(types.tasks().len(), 8);
     let _ = Tick {};
     let _ = inner::SnakeCaseName { value: None };
 }

@@ -1,0 +1,94 @@
+//! Server configuration: defaults, then a TOML file, then `DARKSTAR_*` environment
+//! variables, then flags.
+//!
+//! Every key is declared once, in the table in `keys.rs`, which generates `Config`, its
+//! `Default`, `ServerArgs` and the layering and range checks. The book's configuration
+//! chapter (`book/src/configuration.md`) has the full reference; a test in `tests.rs`
+//! writes its table from the key table and fails while the two differ.
+
+mod error;
+mod keys;
+mod macros;
+mod modes;
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use error::ConfigError;
+pub use keys::{Config, ServerArgs};
+pub use modes::{DuplicateLogin, DurabilityMode, LoginMode};
+
+impl Config {
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.validate().map_err(|e| match e {
+            ConfigError::Invalid { field, reason, .. } => ConfigError::Invalid {
+                field,
+                reason,
+                origin: Some(origin.to_owned()),
+            },
+            other => other,
+        })?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Checks every value is in range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_ranges()
+    }
+
+    /// The number of executor threads to start.
+    pub fn effective_cores(&self) -> usize {
+        if self.cores > 0 {
+            self.cores
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+
+    /// The task time limit.
+    pub fn task_time_limit(&self) -> Duration {
+        Duration::from_millis(self.task_time_limit_ms)
+    }
+
+    /// The number of password hashing threads to start.
+    pub fn effective_login_threads(&self) -> usize {
+        if self.login_threads > 0 {
+            self.login_threads
+        } else {
+            // Half the cores: the other half stays free of argon2's memory traffic.
+            (self.effective_cores() / 2).max(1)
+        }
+    }
+}
+
+impl ServerArgs {
+    /// The configuration: the file if one was given (else the defaults), with every flag or
+    /// environment variable that is set on top.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.config_file {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        self.layer(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+}
