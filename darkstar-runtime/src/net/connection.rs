@@ -23,7 +23,7 @@ use crate::net::budget::PRELOGIN_READ;
 use crate::net::incident::Incident;
 use crate::net::login_pool::QueueFull;
 use crate::net::pace::SessionPace;
-use crate::net::transport::{FrameReader, FrameWriter, ReadError, WRITE_BUFFER};
+use crate::net::transport::{FrameReader, FrameWriter, ReadError};
 use crate::net::NetShared;
 use crate::session::{Opened, SessionEvent, SessionLink};
 use crate::shared::Shared;
@@ -182,7 +182,9 @@ async fn turn_back(
             (limit.reason(), limit.text().to_owned())
         }
         Failed::Refused(reason, text) => {
-            net.incidents.report(incident_of(reason), peer, &text);
+            if let Some(incident) = incident_of(reason) {
+                net.incidents.report(incident, peer, &text);
+            }
             (reason, text)
         }
     };
@@ -190,13 +192,17 @@ async fn turn_back(
     close(reader, writer, Some((reason, &text))).await;
 }
 
-/// The incident a disconnect reason the client caused counts as.
-fn incident_of(reason: DisconnectReason) -> Incident {
+/// The incident a disconnect reason counts as, if the client caused it (a login replaced
+/// by a newer one is nobody's fault).
+fn incident_of(reason: DisconnectReason) -> Option<Incident> {
     match reason {
-        DisconnectReason::FrameTooLarge => Incident::FrameTooLarge,
-        DisconnectReason::LoginTimeout => Incident::LoginTimeout,
-        DisconnectReason::TooSlow => Incident::TooSlow,
-        _ => Incident::ProtocolError,
+        DisconnectReason::FrameTooLarge => Some(Incident::FrameTooLarge),
+        DisconnectReason::LoginTimeout => Some(Incident::LoginTimeout),
+        DisconnectReason::TooSlow => Some(Incident::TooSlow),
+        DisconnectReason::ProtocolError | DisconnectReason::UnsupportedVersion => {
+            Some(Incident::ProtocolError)
+        }
+        _ => None,
     }
 }
 
@@ -242,6 +248,8 @@ async fn admit(
     .map_err(|_| Failed::Gone)?;
     match reader.next(decoder, stall).await.map_err(read_failure)? {
         ClientFrame::Login { name, password } => {
+            // A login a limit turns away as `busy` is counted in `darkstar_limits_total`,
+            // not as a refused login: that count stays the authenticator's and the game's.
             ticket.login_attempt().map_err(Failed::Limited)?;
             if shared.sessions.len() >= net.config.max_sessions as usize {
                 metrics::login("refused");
@@ -643,9 +651,6 @@ async fn write_loop(
             }
             stats.frames_out.increment(1);
             *sent = seq;
-            if writer.pending() >= WRITE_BUFFER && writer.flush().await.is_err() {
-                return End::Dropped;
-            }
         }
         if handled > acked {
             if writer
@@ -722,7 +727,9 @@ async fn finish(
             .await;
         }
         End::Refused(reason, text) => {
-            net.incidents.report(incident_of(reason), peer, &text);
+            if let Some(incident) = incident_of(reason) {
+                net.incidents.report(incident, peer, &text);
+            }
             shared.end_session(link.id, reason, &text, false);
             close(reader, writer, Some((reason, &text))).await;
         }
@@ -753,9 +760,6 @@ async fn flush_ending(link: &SessionLink, writer: &mut FrameWriter, sent: u64) {
     let write = async {
         for (_, bytes) in frames {
             writer.send(&bytes).await?;
-            if writer.pending() >= WRITE_BUFFER {
-                writer.flush().await?;
-            }
         }
         writer.flush().await
     };

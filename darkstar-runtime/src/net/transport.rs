@@ -233,11 +233,19 @@ impl FrameReader {
 }
 
 impl FrameWriter {
-    /// Queues one encoded frame (length prefix included). On TCP this only appends to the
-    /// buffer; call [`flush`](Self::flush) once it holds [`WRITE_BUFFER`] bytes or more.
+    /// Queues one encoded frame (length prefix included); [`flush`](Self::flush) writes
+    /// out the rest. On TCP the frame is appended to the buffer whole, after writing out
+    /// what the buffer holds if that is [`WRITE_BUFFER`] or more, so the buffer stays
+    /// bounded. Cancel-safe: the frame is queued whole or not at all.
     pub async fn send(&mut self, frame: &[u8]) -> std::io::Result<()> {
         match self {
-            FrameWriter::Tcp { buf, .. } => {
+            FrameWriter::Tcp { buf, at, .. } => {
+                if buf.len() - *at >= WRITE_BUFFER {
+                    self.flush().await?;
+                }
+                let FrameWriter::Tcp { buf, .. } = self else {
+                    unreachable!("still the TCP writer")
+                };
                 buf.extend_from_slice(frame);
                 Ok(())
             }
@@ -245,14 +253,6 @@ impl FrameWriter {
                 .feed(Message::Binary(frame.to_vec().into()))
                 .await
                 .map_err(std::io::Error::other),
-        }
-    }
-
-    /// Bytes queued and not yet written (TCP; WebSocket keeps its own buffer).
-    pub fn pending(&self) -> usize {
-        match self {
-            FrameWriter::Tcp { buf, at, .. } => buf.len() - *at,
-            FrameWriter::Ws(_) => 0,
         }
     }
 
