@@ -1,4 +1,4 @@
-//! Procedural macros of Darkstar for Rust: `#[managed]` and `#[task]`.
+//! Procedural macros of Darkstar for Rust: `#[managed]`, `#[task]` and `#[derive(Layout)]`.
 //!
 //! Game code reaches them through `darkstar-sdk`, which re-exports and documents them, and
 //! which every path in the generated code goes through (`::darkstar_sdk::...`): a game
@@ -16,8 +16,10 @@
 mod args;
 mod errors;
 mod item;
+mod layout;
 mod managed;
 mod portable;
+mod stored;
 mod task;
 
 use proc_macro::TokenStream;
@@ -26,6 +28,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn managed(attr: TokenStream, item: TokenStream) -> TokenStream {
     managed::managed(attr.into(), item.into()).into()
+}
+
+/// See `darkstar_sdk::Layout`.
+#[proc_macro_derive(Layout)]
+pub fn derive_layout(item: TokenStream) -> TokenStream {
+    layout::derive(item.into()).into()
 }
 
 /// See `darkstar_sdk::task`.

@@ -13,8 +13,6 @@ use darkstar_storage::Batch;
 use hashbrown::HashMap;
 use rkyv::util::AlignedVec;
 
-use crate::names;
-
 /// A pending write to an object.
 #[derive(Debug)]
 pub(crate) enum ObjectSlot {
@@ -62,8 +60,6 @@ pub(crate) struct Changes {
     pub tasks: HashMap<u64, TaskSlot>,
     pub reads: Reads,
     pub scheduled: Vec<Scheduled>,
-    /// Managed types written here that the store's type catalog may not list yet.
-    pub new_types: Vec<&'static str>,
     /// What to send to clients once committed durably, in the order it was sent.
     pub deliveries: Vec<Delivery>,
 }
@@ -90,7 +86,6 @@ impl Changes {
         self.reads.names.clear();
         self.reads.next_names.clear();
         self.scheduled.clear();
-        self.new_types.clear();
         self.deliveries.clear();
     }
 
@@ -112,11 +107,6 @@ impl Changes {
         self.reads.next_names.append(&mut later.reads.next_names);
         self.scheduled.append(&mut later.scheduled);
         self.deliveries.append(&mut later.deliveries);
-        for t in later.new_types.drain(..) {
-            if !self.new_types.contains(&t) {
-                self.new_types.push(t);
-            }
-        }
     }
 
     /// Fills `batch` with these changes, ready for the store.
@@ -139,9 +129,6 @@ impl Changes {
                 TaskSlot::Put { type_name, record } => batch.put_task(id, type_name, record),
                 TaskSlot::Removed => batch.remove_task(id),
             }
-        }
-        for t in &self.new_types {
-            batch.bind(&names::type_key(t), 0);
         }
         for (&id, &v) in &self.reads.objects {
             batch.read_object(id, v);

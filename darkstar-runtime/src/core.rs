@@ -253,10 +253,8 @@ impl Core {
         }
         self.held_sessions.clear();
         let mut deliveries = Some(std::mem::take(&mut overlay.deliveries));
-        let writes = !(overlay.objects.is_empty()
-            && overlay.names.is_empty()
-            && overlay.tasks.is_empty()
-            && overlay.new_types.is_empty());
+        let writes =
+            !(overlay.objects.is_empty() && overlay.names.is_empty() && overlay.tasks.is_empty());
         if !writes {
             // Read-only (or nothing ran): serializable at the snapshot. Replies still wait
             // until what they read is durable.
@@ -625,9 +623,6 @@ impl Core {
     }
 
     fn committed(&mut self, seq: u64, overlay: &Changes, started: Instant) {
-        for t in &overlay.new_types {
-            self.shared.registry.mark_cataloged(t);
-        }
         let now = now_ms();
         for s in &overlay.scheduled {
             let core = self.shared.placement.route(s.affinity, &[]);

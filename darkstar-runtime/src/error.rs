@@ -3,6 +3,7 @@
 use darkstar_sdk::TaskError;
 use darkstar_storage::{CommitError, DurabilityError, OpenError};
 
+use crate::catalog::CatalogError;
 use crate::config::ConfigError;
 use crate::metrics::MetricsError;
 
@@ -16,7 +17,10 @@ pub enum StartError {
     /// The data store could not be opened.
     #[error("cannot open the data store: {0}")]
     Store(#[from] OpenError),
-    /// The store holds a type this binary does not register.
+    /// The store's catalog does not fit this build's types (or migrating to them failed).
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The store holds a stored task of a type this binary does not register.
     #[error(
         "the data store holds {what} of type `{type_name}`, which this server does not register; \
          register it in App::register (or give the renamed type its old name with `name = \"{type_name}\"`)"

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod attempt;
+mod catalog;
 mod changes;
 mod clock;
 mod config;
@@ -41,6 +42,7 @@ mod stats;
 mod timers;
 mod txn;
 
+pub use catalog::{CatalogError, Problem, ProblemKind};
 pub use config::{Config, ConfigError, DuplicateLogin, DurabilityMode, LoginMode, ServerArgs};
 pub use error::{ShutdownError, StartError};
 pub use logging::init_logging;

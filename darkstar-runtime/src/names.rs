@@ -1,7 +1,8 @@
 //! How names are laid out in the store: the game's names and the server's own never mix.
 //!
 //! Every name the game binds is stored as `u/` + name; the server's bookkeeping lives
-//! under `s/` (`s/initialized`, `s/type/<type name>`, `s/session/<id>`), and channel
+//! under `s/` (`s/initialized`, the type catalog's `s/type/<name>` and `s/task/<name>`,
+//! `s/session/<id>`), and channel
 //! names under `c/`. A game walking its names in order
 //! therefore never sees the server's.
 
@@ -13,6 +14,10 @@ pub(crate) const USER: &str = "u/";
 pub(crate) const INITIALIZED: &str = "s/initialized";
 /// Prefix of the catalog of managed types ever stored.
 pub(crate) const TYPE_PREFIX: &str = "s/type/";
+/// Prefix of the catalog of task types ever stored.
+pub(crate) const TASK_TYPE_PREFIX: &str = "s/task/";
+/// The binding that records that every stored task's type is in the catalog.
+pub(crate) const TASKS_CATALOGED: &str = "s/tasks-cataloged";
 /// The longest name a game may bind, in bytes.
 pub(crate) const MAX_NAME: usize = 1024;
 
@@ -48,11 +53,6 @@ pub(crate) fn user_key(name: &str) -> Result<String, TaskError> {
 /// The game's name of a stored key, or `None` for a server name.
 pub(crate) fn user_name(key: &str) -> Option<&str> {
     key.strip_prefix(USER)
-}
-
-/// The catalog key of a managed type.
-pub(crate) fn type_key(type_name: &str) -> String {
-    format!("{TYPE_PREFIX}{type_name}")
 }
 
 #[cfg(test)]

@@ -1,32 +1,27 @@
-//! The types this server knows: every managed type and task type the app registered.
+//! The types this server knows: every managed type and task type the app registered, looked
+//! up by the tag their values are stored with.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use darkstar_sdk::{TaskType, Types};
+use darkstar_sdk::{StoredType, TaskType, Types};
 use hashbrown::HashMap;
 
-/// A registered managed type.
-#[derive(Debug)]
-pub(crate) struct ObjectEntry {
-    pub name: &'static str,
-    /// Whether the store's type catalog is known to list it.
-    pub cataloged: AtomicBool,
-}
-
-/// The registered types, looked up by stable name.
+/// The registered types, looked up by stored name (the current version's tag).
 #[derive(Debug)]
 pub(crate) struct Registry {
     tasks: Vec<TaskType>,
-    /// Task names by index: the app's tasks, then the session events.
+    /// Task names by index: the app's tasks (stable names), then the session events.
     names: Vec<&'static str>,
     task_index: HashMap<&'static str, usize>,
-    objects: HashMap<&'static str, ObjectEntry>,
+    objects: HashMap<&'static str, StoredType>,
 }
 
 impl Registry {
     pub fn new(types: &Types) -> Registry {
         let tasks = types.tasks().to_vec();
-        let task_index = tasks.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
+        let task_index = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.stored.stored_name, i))
+            .collect();
         let names = tasks
             .iter()
             .map(|t| t.name)
@@ -35,15 +30,7 @@ impl Registry {
         let objects = types
             .objects()
             .iter()
-            .map(|o| {
-                (
-                    o.name,
-                    ObjectEntry {
-                        name: o.name,
-                        cataloged: AtomicBool::new(false),
-                    },
-                )
-            })
+            .map(|o| (o.stored_name, *o))
             .collect();
         Registry {
             tasks,
@@ -53,9 +40,9 @@ impl Registry {
         }
     }
 
-    /// The index and entry of task type `name`.
-    pub fn task(&self, name: &str) -> Option<(usize, &TaskType)> {
-        let &i = self.task_index.get(name)?;
+    /// The index and entry of the task type stored as `stored_name`.
+    pub fn task(&self, stored_name: &str) -> Option<(usize, &TaskType)> {
+        let &i = self.task_index.get(stored_name)?;
         Some((i, &self.tasks[i]))
     }
 
@@ -83,15 +70,8 @@ impl Registry {
         self.tasks.len() + at
     }
 
-    /// Managed type `name`.
-    pub fn object(&self, name: &str) -> Option<&ObjectEntry> {
-        self.objects.get(name)
-    }
-
-    /// Records that the catalog lists `name`.
-    pub fn mark_cataloged(&self, name: &str) {
-        if let Some(o) = self.objects.get(name) {
-            o.cataloged.store(true, Ordering::Relaxed);
-        }
+    /// The managed type stored as `stored_name`.
+    pub fn object(&self, stored_name: &str) -> Option<&StoredType> {
+        self.objects.get(stored_name)
     }
 }

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use tracing::info;
 
 use crate::attempt::attempt;
+use crate::catalog;
 use crate::changes::Changes;
 use crate::config::{Config, DurabilityMode, LoginMode};
 use crate::core::{self, CoreSetup};
@@ -177,7 +178,7 @@ impl Server {
                     .saturating_sub(darkstar_protocol::MAX_DATA_FRAME_OVERHEAD),
             },
         ));
-        check_catalog(&shared)?;
+        let opened = catalog::open(&shared.store, &shared.types, config.migration_batch)?;
         initialize(&shared, app.as_ref())?;
         let timers = load_timers(&shared)?;
         let total: usize = timers.iter().map(Vec::len).sum();
@@ -256,6 +257,8 @@ impl Server {
             cores,
             dir = %config.data_dir.display(),
             stored_tasks = total,
+            migrated_objects = opened.objects.rewritten,
+            migrated_tasks = opened.tasks.rewritten,
             stale_sessions = stale,
             login_mode = %login_mode,
             register_on_login = config.register_on_login,
@@ -296,7 +299,7 @@ impl Server {
                 reason: "the server is shutting down".to_owned(),
             }));
         }
-        let Some((ty, _)) = self.shared.registry.task(T::TYPE_NAME) else {
+        let Some((ty, _)) = self.shared.registry.task(T::STORED_NAME) else {
             return reply(Err(TaskError::Unregistered {
                 type_name: T::TYPE_NAME,
             }));
@@ -460,26 +463,6 @@ fn end_stale_sessions(shared: &Shared) -> usize {
     n
 }
 
-/// Every managed type the store has ever held must be registered.
-fn check_catalog(shared: &Shared) -> Result<(), StartError> {
-    let snap = shared.store.snapshot();
-    let mut after = names::TYPE_PREFIX.to_owned();
-    while let Some((key, _)) = snap.next_name(Some(&after)) {
-        let Some(type_name) = key.strip_prefix(names::TYPE_PREFIX) else {
-            break;
-        };
-        if shared.registry.object(type_name).is_none() {
-            return Err(StartError::UnknownStoredType {
-                what: "objects",
-                type_name: type_name.to_owned(),
-            });
-        }
-        shared.registry.mark_cataloged(type_name);
-        after = key;
-    }
-    Ok(())
-}
-
 /// Runs `App::initialize` unless this store already ran it; its commit also records that
 /// it ran, so it happens exactly once per store.
 fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
@@ -504,9 +487,6 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
     own.fill(&mut batch);
     let seq = shared.store.commit(&batch)?;
     shared.store.wait_acknowledged(seq)?;
-    for t in &own.new_types {
-        shared.registry.mark_cataloged(t);
-    }
     info!(
         scheduled = own.scheduled.len(),
         "App::initialize ran for this new store"

@@ -215,15 +215,12 @@ impl Transaction for TaskTxn<'_> {
         type_name: &'static str,
         bytes: AlignedVec,
     ) -> Result<(), TaskError> {
-        let Some(entry) = self.shared.registry.object(type_name) else {
+        // The catalog lists every registered type's current version, so a registered tag
+        // is one the store knows the layout of.
+        if self.shared.registry.object(type_name).is_none() {
             return Err(TaskError::Unregistered { type_name });
-        };
-        let mut st = self.state.borrow_mut();
-        if !entry.cataloged.load(std::sync::atomic::Ordering::Relaxed)
-            && !st.own.new_types.contains(&entry.name)
-        {
-            st.own.new_types.push(entry.name);
         }
+        let mut st = self.state.borrow_mut();
         self.put(&mut st, id, ObjectSlot::Put { type_name, bytes });
         Ok(())
     }

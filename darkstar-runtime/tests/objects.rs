@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use darkstar_runtime::{Server, StartError};
+use darkstar_runtime::{CatalogError, ProblemKind, Server, StartError};
 use darkstar_sdk::prelude::*;
 
 #[task(name = "test.objects.lifecycle")]
@@ -284,12 +284,16 @@ fn a_stored_type_the_binary_does_not_know_is_a_startup_error() {
         .config(config(dir.path()))
         .start()
         .unwrap_err();
+    let StartError::Catalog(CatalogError::Mismatch(problems)) = &e else {
+        panic!("expected a catalog mismatch, got {e}");
+    };
+    assert_eq!(problems.len(), 1, "{e}");
+    assert_eq!(problems[0].name, "test.Label");
+    assert_eq!(problems[0].what, ProblemKind::Removed);
+    assert_eq!(problems[0].count, 1);
+    assert!(e.to_string().contains("register it"), "{e}");
     assert!(
-        matches!(&e, StartError::UnknownStoredType { type_name, .. } if type_name == "test.Label"),
-        "{e}"
-    );
-    assert!(
-        e.to_string().contains("register it in App::register"),
+        e.to_string().contains("types.removed(\"test.Label\")"),
         "{e}"
     );
 }
@@ -345,4 +349,78 @@ fn a_failed_initialize_stores_nothing_and_runs_again() {
         "the failed run left nothing"
     );
     server.shutdown().unwrap();
+}
+
+/// A store written before the catalog recorded layouts lists each managed type as a name
+/// bound to nothing, and its stored tasks not at all: its first start with this build
+/// reads it as version 1 and records the layouts, which later starts check.
+#[test]
+fn a_store_from_before_layouts_were_recorded_is_adopted_at_version_1() {
+    use darkstar_storage::{Batch, Options, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), Options::default()).unwrap();
+        let id = store.allocate_id();
+        let bytes = darkstar_sdk::encode(&Counter { value: 41 }, "test.Counter").unwrap();
+        let mut batch = Batch::new();
+        batch.put_object(id, "test.Counter", &bytes);
+        batch.bind("u/old", id);
+        batch.bind("s/type/test.Counter", 0);
+        batch.bind("s/initialized", 0);
+        let seq = store.commit(&batch).unwrap();
+        store.wait_durable(seq).unwrap();
+        store.close().unwrap();
+    }
+    let server = start(CountsOnly, dir.path());
+    assert_eq!(counter(&server, "old"), Some(41));
+    server
+        .submit(Bump {
+            name: "old".into(),
+            by: 1,
+        })
+        .wait()
+        .unwrap();
+    server.shutdown().unwrap();
+
+    // The layout is recorded now: a build whose counter changed without a version is
+    // refused.
+    let e = Server::builder(ChangedCounter)
+        .config(config(dir.path()))
+        .start()
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("field `value` retyped: u64 → i32"),
+        "{e}"
+    );
+    let server = start(CountsOnly, dir.path());
+    assert_eq!(counter(&server, "old"), Some(42));
+    server.shutdown().unwrap();
+}
+
+/// Registers the counter and the task that bumps it.
+struct CountsOnly;
+
+impl App for CountsOnly {
+    fn register(&self, types: &mut Types) {
+        types.object::<Counter>().task::<Bump>();
+    }
+}
+
+/// `test.Counter` with its field retyped, and no new version.
+mod changed {
+    use darkstar_sdk::prelude::*;
+
+    #[managed(name = "test.Counter")]
+    pub struct Counter {
+        pub value: i32,
+    }
+}
+
+struct ChangedCounter;
+
+impl App for ChangedCounter {
+    fn register(&self, types: &mut Types) {
+        types.object::<changed::Counter>();
+    }
 }

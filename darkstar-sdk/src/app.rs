@@ -6,10 +6,12 @@ use crate::channel::{Channel, ChannelListener};
 use crate::context::Context;
 use crate::error::TaskError;
 use crate::managed::Managed;
-use crate::persist::decode;
+use crate::persist::{decode, encode};
 use crate::reference::Ref;
 use crate::session::{Login, Session, SessionListener};
+use crate::stored::{Stored, Version};
 use crate::task::{Task, TaskResult};
+use rkyv::util::AlignedVec;
 
 /// A game application, in the spirit of Darkstar's `AppListener`.
 ///
@@ -41,12 +43,61 @@ pub trait App: Send + Sync + 'static {
     }
 }
 
-/// A registered managed type.
-#[derive(Clone, Copy, Debug)]
-pub struct ObjectType {
-    /// Its stable type name.
+/// A registered stored type (a managed type, or a task's arguments): its names, its
+/// version, and how to bring a value stored at an older version up to this one.
+#[derive(Clone, Copy)]
+pub struct StoredType {
+    /// Its stable name.
     pub name: &'static str,
+    /// The tag its values are stored with (see [`Stored::STORED_NAME`]).
+    pub stored_name: &'static str,
+    /// Its version.
+    pub version: u32,
+    /// Earlier stable names, whose stored values are renamed to this one.
+    pub aliases: &'static [&'static str],
+    versions: fn() -> Vec<Version>,
+    upgrade: fn(u32, &[u8], u64) -> Result<AlignedVec, TaskError>,
 }
+
+impl std::fmt::Debug for StoredType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredType")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl StoredType {
+    /// The entry for `T`.
+    pub fn of<T: Stored>() -> StoredType {
+        StoredType {
+            name: T::TYPE_NAME,
+            stored_name: T::STORED_NAME,
+            version: T::VERSION,
+            aliases: T::ALIASES,
+            versions: T::versions,
+            upgrade: |version, bytes, id| {
+                let value = T::upgrade(version, bytes, id)?;
+                encode(&value, T::TYPE_NAME)
+            },
+        }
+    }
+
+    /// Every version this build declares, oldest first, ending with the current one.
+    pub fn versions(&self) -> Vec<Version> {
+        (self.versions)()
+    }
+
+    /// A value stored at `version`, read and converted to the current version, archived
+    /// again (`id` names it in errors).
+    pub fn upgrade(&self, version: u32, bytes: &[u8], id: u64) -> Result<AlignedVec, TaskError> {
+        (self.upgrade)(version, bytes, id)
+    }
+}
+
+/// A registered managed type.
+pub type ObjectType = StoredType;
 
 /// Visits the reference arguments of archived task arguments.
 type RefsFn = fn(&[u8], u64, &mut dyn FnMut(u64)) -> Result<(), TaskError>;
@@ -56,6 +107,8 @@ type RefsFn = fn(&[u8], u64, &mut dyn FnMut(u64)) -> Result<(), TaskError>;
 pub struct TaskType {
     /// Its stable type name.
     pub name: &'static str,
+    /// Its names, version and older versions.
+    pub stored: StoredType,
     run: fn(&[u8], u64, &mut Context<'_>) -> TaskResult,
     affinity: fn(&[u8], u64) -> Result<Option<u64>, TaskError>,
     refs: RefsFn,
@@ -74,6 +127,7 @@ impl TaskType {
     pub fn of<T: Task>() -> TaskType {
         TaskType {
             name: T::TYPE_NAME,
+            stored: StoredType::of::<T>(),
             run: |bytes, id, ctx| decode::<T>(bytes, id)?.run(ctx),
             affinity: |bytes, id| Ok(decode::<T>(bytes, id)?.affinity()),
             refs: |bytes, id, visit| {
@@ -131,6 +185,7 @@ pub struct Types {
     channel_listeners: Vec<ChannelListenerType>,
     ids: Vec<(&'static str, TypeId)>,
     clashes: Vec<&'static str>,
+    removed: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Types {
@@ -212,7 +267,7 @@ impl Types {
     /// one stable name are a clash the server refuses to start with.
     pub fn object<T: Managed>(&mut self) -> &mut Types {
         if self.first_time::<T>(T::TYPE_NAME) {
-            self.objects.push(ObjectType { name: T::TYPE_NAME });
+            self.objects.push(StoredType::of::<T>());
         }
         self
     }
@@ -241,6 +296,24 @@ impl Types {
                 true
             }
         }
+    }
+
+    /// Declares that the type named `name` (a managed type or a task type) was removed from
+    /// the game: at the next start, the server deletes every object and stored task of it
+    /// (every version) before any task runs, and forgets the type. References to deleted
+    /// objects then find nothing. Without this, a stored type the build no longer has is a
+    /// start-up error. Keep the declaration until every store the game runs on has started
+    /// once with it; it is harmless afterwards.
+    pub fn removed(&mut self, name: &'static str) -> &mut Types {
+        if !self.removed.contains(&name) {
+            self.removed.push(name);
+        }
+        self
+    }
+
+    /// The stable names declared [`removed`](Self::removed).
+    pub fn removed_names(&self) -> &[&'static str] {
+        &self.removed
     }
 
     /// Stable names given to more than one registered type.

@@ -30,7 +30,7 @@ impl<'t> Context<'t> {
         self.tx.check()?;
         let bytes = encode(&value, T::TYPE_NAME)?;
         let id = self.tx.new_object_id();
-        self.tx.write_object(id, T::TYPE_NAME, bytes)?;
+        self.tx.write_object(id, T::STORED_NAME, bytes)?;
         Ok(Ref::from_id(id))
     }
 
@@ -75,7 +75,7 @@ impl<'t> Context<'t> {
         self.get(r)?;
         let bytes = encode(&value, T::TYPE_NAME)?;
         self.tx.begin_write(r.id())?;
-        self.tx.end_write(r.id(), T::TYPE_NAME, Ok(bytes));
+        self.tx.end_write(r.id(), T::STORED_NAME, Ok(bytes));
         Ok(())
     }
 
@@ -171,7 +171,7 @@ impl<'t> Context<'t> {
         let affinity = task.affinity();
         let args = encode(&task, T::TYPE_NAME)?;
         let id = self.tx.schedule(Schedule {
-            type_name: T::TYPE_NAME,
+            type_name: T::STORED_NAME,
             args,
             delay,
             period,
@@ -196,12 +196,12 @@ impl<'t> Context<'t> {
 }
 
 fn check_type<T: Managed>(id: u64, found: &str) -> Result<(), TaskError> {
-    if found == T::TYPE_NAME {
+    if found == T::STORED_NAME {
         Ok(())
     } else {
         Err(TaskError::WrongType {
             id,
-            expected: T::TYPE_NAME,
+            expected: T::STORED_NAME,
             found: found.to_owned(),
         })
     }

@@ -6,10 +6,10 @@ use crate::app::{App, Types};
 use crate::channel::Channel;
 use crate::context::Context;
 use crate::error::TaskError;
-use crate::managed::Managed;
 use crate::persist::encode;
 use crate::reference::Ref;
 use crate::session::{Login, Session};
+use crate::stored::Stored;
 use crate::task::TaskResult;
 
 /// Opens session `session` for a client that authenticated as `name`: stores the session
@@ -30,7 +30,7 @@ pub fn login(
     };
     ctx.tx.write_object(
         session,
-        Session::TYPE_NAME,
+        Session::STORED_NAME,
         encode(&value, Session::TYPE_NAME)?,
     )?;
     match app.logged_in(ctx, Ref::from_id(session))? {

@@ -36,23 +36,29 @@ mod delivery;
 mod error;
 #[doc(hidden)]
 pub mod hooks;
+pub mod layout;
 mod managed;
 mod persist;
 mod reference;
 mod session;
+pub mod stored;
 mod task;
 mod transaction;
 mod view;
 
-pub use app::{App, ChannelListenerType, ObjectType, SessionListenerType, TaskType, Types};
+pub use app::{
+    App, ChannelListenerType, ObjectType, SessionListenerType, StoredType, TaskType, Types,
+};
 pub use channel::{ArchivedChannel, Channel, ChannelListener};
 pub use context::Context;
 pub use delivery::Delivery;
 pub use error::TaskError;
+pub use layout::Layout;
 pub use managed::Managed;
 pub use persist::{decode, encode, Persist};
 pub use reference::{ArchivedRef, Ref};
 pub use session::{ArchivedSession, Login, Session, SessionListener};
+pub use stored::Stored;
 pub use task::{IntoTaskResult, Task, TaskHandle, TaskResult};
 pub use transaction::{RawObject, Schedule, Transaction};
 pub use view::{Obj, ObjMut};
@@ -74,6 +80,12 @@ pub use darkstar_macros::managed;
 /// type name, `#[task(rename = Name)]` the struct's name.
 pub use darkstar_macros::task;
 
+/// Derives [`Layout`] for a struct or enum stored inside managed objects or task
+/// arguments: its fingerprint covers its fields' (or variants') names, order and types.
+/// `#[managed]` and `#[task]` derive it themselves; derive it next to rkyv's derives for
+/// the game's own types that such fields hold.
+pub use darkstar_macros::Layout;
+
 /// The rkyv crate the generated code uses, so applications need not depend on it directly.
 pub use rkyv;
 
@@ -81,14 +93,17 @@ pub use rkyv;
 pub mod prelude {
     pub use crate::{
         managed, task, App, Channel, ChannelListener, Context, Login, Managed, Obj, ObjMut, Ref,
-        Session, SessionListener, Task, TaskError, TaskHandle, TaskResult, Types,
+        Session, SessionListener, Stored, Task, TaskError, TaskHandle, TaskResult, Types,
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
     //! Items the macros' generated code names. Not part of the public API.
+    pub use crate::layout::{of_fields, of_variants, of_wrapped, Field};
     pub use crate::persist::Unstored;
+    pub use crate::stored::{same_name, upgrade_first, upgrade_from, versions_after, MigratedBy};
+    pub use core::convert::From;
     pub use core::option::Option;
     pub use core::result::Result;
 }

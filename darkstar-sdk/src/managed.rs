@@ -1,6 +1,6 @@
 //! The `Managed` trait: what makes a struct persistent game state.
 
-use crate::persist::Persist;
+use crate::stored::Stored;
 
 /// A managed object: persistent game state, stored as an rkyv archive under a stable type
 /// name. Implemented by [`#[managed]`](macro@crate::managed); there is no reason to implement
@@ -10,8 +10,7 @@ use crate::persist::Persist;
     label = "not a managed object",
     note = "mark the struct `#[managed]`; if it is marked, fix the errors `#[managed]` reports on it first: until then the struct is left as written, without its `Managed` impl"
 )]
-pub trait Managed: Persist + 'static {
-    /// The stable name stored with every object of this type. Renaming the Rust type keeps
-    /// the stored name if the attribute gives it explicitly (`#[managed(name = "...")]`).
-    const TYPE_NAME: &'static str;
-}
+///
+/// Its stable name, version, layout and older versions come from [`Stored`]: renaming the
+/// Rust type keeps the stored name if the attribute gives it (`#[managed(name = "...")]`).
+pub trait Managed: Stored {}

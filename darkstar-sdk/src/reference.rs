@@ -33,6 +33,12 @@ impl<T> Ref<T> {
     }
 }
 
+// A reference is an id: its layout is the same whatever the target's layout, and names the
+// target's stable name, so retargeting a field to another type counts as a change.
+impl<T: crate::Stored> crate::Layout for Ref<T> {
+    const FINGERPRINT: u64 = crate::layout::of_kind("Ref", &[crate::layout::of_str(T::TYPE_NAME)]);
+}
+
 impl<T> ArchivedRef<T> {
     /// The reference, read from its archive.
     pub fn get(&self) -> Ref<T> {

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::error::TaskError;
-use crate::persist::Persist;
+use crate::stored::Stored;
 
 /// What a task returns: `Ok(())` commits its transaction, an error aborts it.
 pub type TaskResult = Result<(), TaskError>;
@@ -12,10 +12,9 @@ pub type TaskResult = Result<(), TaskError>;
 /// Implemented by [`#[task]`](macro@crate::task) for a struct of the function's arguments.
 /// Because the arguments are archived, a task can be stored and run later, after a restart,
 /// or on another core.
-pub trait Task: Persist + Send + 'static {
-    /// The stable name stored with every scheduled task of this type.
-    const TYPE_NAME: &'static str;
-
+///
+/// Its stable name, version, layout and older versions come from [`Stored`].
+pub trait Task: Stored + Send {
     /// Runs the task once, inside a transaction. The runtime may call it again (on a fresh
     /// copy of the arguments) if the transaction conflicts and is retried.
     fn run(self, ctx: &mut Context<'_>) -> TaskResult;
@@ -62,7 +61,16 @@ impl IntoTaskResult for TaskResult {
 /// object and stays valid across restarts until the task has run (or, for a periodic task,
 /// until it is cancelled).
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+    darkstar_macros::Layout,
 )]
 #[rkyv(crate = rkyv, derive(Debug, PartialEq, Eq))]
 pub struct TaskHandle {

@@ -102,7 +102,8 @@ impl<T: Managed> Drop for ObjMut<'_, T> {
         } else {
             encode(&self.value, T::TYPE_NAME)
         };
-        self.tx.end_write(self.reference.id(), T::TYPE_NAME, bytes);
+        self.tx
+            .end_write(self.reference.id(), T::STORED_NAME, bytes);
     }
 }
 

@@ -15,6 +15,9 @@ pub mod book_getting_started {}
 #[doc = include_str!("../../book/src/managed-objects.md")]
 pub mod book_managed_objects {}
 
+#[doc = include_str!("../../book/src/changing-data.md")]
+pub mod book_changing_data {}
+
 #[doc = include_str!("../../book/src/tasks.md")]
 pub mod book_tasks {}
 

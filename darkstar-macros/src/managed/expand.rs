@@ -6,12 +6,13 @@ use syn::ext::IdentExt;
 use syn::parse_quote;
 
 use super::parse::{Getter, Leaf, Managed};
-use crate::portable;
+use super::Kind;
+use crate::{portable, stored};
 
 /// The checks that the field types can be stored (first, so that their errors come first),
 /// the struct with rkyv's derives, its `Managed` impl, the getters on its archived form, and
 /// the errors about fields left out of the archive, if there are any.
-pub fn expand(managed: &Managed) -> TokenStream {
+pub fn expand(managed: &Managed, kind: Kind) -> TokenStream {
     let mut item = managed.item.clone();
     // First, so rkyv's helper attribute `#[rkyv(...)]` comes after the derive that
     // introduces it, wherever the user's own `#[rkyv(...)]` attributes are.
@@ -29,13 +30,14 @@ pub fn expand(managed: &Managed) -> TokenStream {
 
     let ident = &item.ident;
     let cfgs = &managed.cfgs;
-    let type_name = match &managed.type_name {
-        Some(name) => quote!(#name),
-        None => {
-            let name = ident.unraw().to_string();
-            quote!(::core::concat!(::core::module_path!(), "::", #name))
-        }
-    };
+    let fields = stored::fields_of(&item.fields);
+    let stored = stored::impls(&stored::Spec {
+        ident,
+        name_parts: stored::name_parts(managed.args.name.as_ref(), &ident.unraw().to_string()),
+        args: &managed.args,
+        fields: &fields,
+        cfgs,
+    });
 
     let getters = match &managed.archived {
         Some(archived) if !managed.getters.is_empty() => {
@@ -52,6 +54,15 @@ pub fn expand(managed: &Managed) -> TokenStream {
         _ => TokenStream::new(),
     };
 
+    let managed_impl = match kind {
+        Kind::Managed => quote! {
+            #(#cfgs)*
+            #[automatically_derived]
+            impl ::darkstar_sdk::Managed for #ident {}
+        },
+        Kind::TaskArguments => TokenStream::new(),
+    };
+
     let errors = managed.errors.as_ref().map(syn::Error::to_compile_error);
     let parts = portable::stored_parts(&managed.stored_types);
     let checks = portable::persist_checks(&parts, cfgs);
@@ -61,11 +72,9 @@ pub fn expand(managed: &Managed) -> TokenStream {
 
         #item
 
-        #(#cfgs)*
-        #[automatically_derived]
-        impl ::darkstar_sdk::Managed for #ident {
-            const TYPE_NAME: &'static str = #type_name;
-        }
+        #stored
+
+        #managed_impl
 
         #getters
 

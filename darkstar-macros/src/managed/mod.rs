@@ -15,8 +15,24 @@ use crate::errors::original_with_errors;
 /// cannot be stored, if those are all), or `item` unchanged followed by every error found
 /// in it.
 pub fn managed(attr: TokenStream, item: TokenStream) -> TokenStream {
+    stored_struct(attr, item, Kind::Managed)
+}
+
+/// What a stored struct is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A managed type (`#[managed]`): objects of it can be created.
+    Managed,
+    /// An older version of a task's arguments (`#[task]` on a struct): kept to read what
+    /// is stored, never run.
+    TaskArguments,
+}
+
+/// The expansion of a stored struct of `kind`, or `item` unchanged followed by every error
+/// found in it.
+pub fn stored_struct(attr: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
     match parse::parse(attr, item.clone()) {
-        Ok(managed) => expand::expand(&managed),
+        Ok(managed) => expand::expand(&managed, kind),
         Err(error) => original_with_errors(without_rkyv_attributes(item), error),
     }
 }

@@ -4,11 +4,11 @@ use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::format_ident;
 use syn::ext::IdentExt;
 use syn::{
-    parse_quote, Attribute, GenericParam, Ident, Item, ItemStruct, LitStr, Path, Token, Type,
-    TypePath, Visibility,
+    parse_quote, Attribute, GenericParam, Ident, Item, ItemStruct, Path, Token, Type, TypePath,
+    Visibility,
 };
 
-use crate::args::{self, Macro};
+use crate::args::{self, Args, Macro};
 use crate::errors::Errors;
 use crate::item;
 use crate::portable::{self, Found, Site};
@@ -17,8 +17,8 @@ use crate::portable::{self, Found, Site};
 pub struct Managed {
     /// The struct to emit: as written, with `Self` in field types spelled out.
     pub item: ItemStruct,
-    /// `name = "..."`, or `None` for the module path and struct name.
-    pub type_name: Option<LitStr>,
+    /// The attribute's arguments: `name`, `version`, `from`, `aliases`.
+    pub args: Args,
     /// The archived type the getters go on, or `None` if rkyv generates none
     /// (`#[rkyv(as = ...)]`).
     pub archived: Option<Ident>,
@@ -127,7 +127,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Managed> {
     let cfgs = item::cfgs(&item.attrs);
     Ok(Managed {
         item,
-        type_name: args.name,
+        args,
         archived,
         getters,
         stored_types,

@@ -8,6 +8,7 @@ use syn::ReturnType;
 
 use super::parse::Task;
 use crate::portable;
+use crate::stored::{self, StoredField};
 
 /// The checks that the argument types can be stored (first, so that their errors come
 /// first), the function unchanged, the struct of its arguments with rkyv's derives, its
@@ -16,7 +17,7 @@ pub fn expand(task: &Task) -> TokenStream {
     let Task {
         func,
         struct_ident,
-        type_name,
+        attr: attr_args,
         context,
         args,
         cfgs,
@@ -42,10 +43,23 @@ pub fn expand(task: &Task) -> TokenStream {
         }
     });
 
-    let type_name = match type_name {
-        Some(name) => quote!(#name),
-        None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
-    };
+    let stored_fields: Vec<StoredField> = args
+        .iter()
+        .map(|arg| StoredField {
+            name: arg.ident.unraw().to_string(),
+            ty: arg.ty.clone(),
+            with: arg
+                .unstored
+                .then(|| quote!(::darkstar_sdk::__private::Unstored)),
+        })
+        .collect();
+    let stored = stored::impls(&stored::Spec {
+        ident: struct_ident,
+        name_parts: stored::name_parts(attr_args.name.as_ref(), &fn_name),
+        args: attr_args,
+        fields: &stored_fields,
+        cfgs,
+    });
 
     // The context parameter resolves where the macro is defined (`mixed_site`), so that a
     // task function named `ctx` is still called, not shadowed. Where it is passed, it is
@@ -100,11 +114,11 @@ pub fn expand(task: &Task) -> TokenStream {
             #(#fields,)*
         }
 
+        #stored
+
         #(#cfgs)*
         #[automatically_derived]
         impl ::darkstar_sdk::Task for #struct_ident {
-            const TYPE_NAME: &'static str = #type_name;
-
             fn run(self, #ctx: &mut ::darkstar_sdk::Context<'_>) -> ::darkstar_sdk::TaskResult {
                 let #result = #fn_ident(#ctx_arg, #(#arg_values),*);
                 #into_task_result(#result)

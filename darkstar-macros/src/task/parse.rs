@@ -4,11 +4,10 @@ use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{
-    Attribute, FnArg, GenericParam, Ident, Item, ItemFn, LitStr, Pat, PatIdent, PatType, Signature,
-    Type,
+    Attribute, FnArg, GenericParam, Ident, Item, ItemFn, Pat, PatIdent, PatType, Signature, Type,
 };
 
-use crate::args::{self, Macro};
+use crate::args::{self, Args, Macro};
 use crate::errors::Errors;
 use crate::item;
 use crate::portable::{self, Found, Site};
@@ -19,8 +18,8 @@ pub struct Task {
     pub func: ItemFn,
     /// The name of the generated struct.
     pub struct_ident: Ident,
-    /// `name = "..."`, or `None` for the module path and function name.
-    pub type_name: Option<LitStr>,
+    /// The attribute's arguments: `name`, `version`, `from`, `aliases`.
+    pub attr: Args,
     /// The type of the context parameter, whose span the context takes in the call, so a
     /// first parameter that is no context is reported there.
     pub context: Type,
@@ -92,7 +91,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Task> {
             }
         }
     }
-    let struct_ident = match args.rename {
+    let struct_ident = match args.rename.clone() {
         Some(rename) => Some(rename),
         None => struct_name(&func.sig.ident, &mut errors),
     };
@@ -112,7 +111,7 @@ pub fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Task> {
     Ok(Task {
         func,
         struct_ident,
-        type_name: args.name,
+        attr: args,
         context,
         args: task_args,
         cfgs,

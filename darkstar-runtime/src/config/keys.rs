@@ -42,6 +42,9 @@ config_keys! {
     /// Size of the store's segment files, in MiB.
     segment_size_mib: u32 = 64,
         env = "DARKSTAR_SEGMENT_SIZE_MIB", value_name = "MIB", valid = 1..=1024;
+    /// Objects and stored tasks a start-up migration rewrites per commit.
+    migration_batch: usize = 4096,
+        env = "DARKSTAR_MIGRATION_BATCH", valid = 1..=1_000_000;
 
     // Metrics and logs.
 

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use darkstar_sdk::{decode, encode, managed, Managed};
+use darkstar_sdk::{decode, encode, managed, Stored};
 use darkstar_storage::{Batch, Store};
 
-use crate::names;
 use crate::net::password;
 
 /// Checks a client's name and password. Called on one of the login threads (`login_threads`,
@@ -165,9 +164,8 @@ impl Accounts {
             None => store.allocate_id(),
         };
         let mut batch = Batch::new();
-        batch.put_object(id, Account::TYPE_NAME, &bytes);
+        batch.put_object(id, Account::STORED_NAME, &bytes);
         batch.bind(&key, id);
-        batch.bind(&names::type_key(Account::TYPE_NAME), 0);
         // Created or changed by someone else in between: a conflict, not a silent overwrite.
         batch.read_name(&key, existing.map_or(0, |b| b.version));
         let seq = store

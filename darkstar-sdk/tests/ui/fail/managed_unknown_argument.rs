@@ -1,6 +1,6 @@
 use darkstar_sdk::prelude::*;
 
-#[managed(version = 2)]
+#[managed(retries = 2)]
 pub struct Door {
     pub open: bool,
 }

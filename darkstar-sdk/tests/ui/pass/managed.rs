@@ -7,7 +7,7 @@ use darkstar_sdk::prelude::*;
 use darkstar_sdk::rkyv;
 
 /// A game's own `Cell`, which `#[managed]` must not mistake for `std::cell::Cell`.
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, darkstar_sdk::Layout)]
 #[rkyv(crate = rkyv, derive(Debug))]
 pub struct Cell {
     pub x: u8,
@@ -16,12 +16,12 @@ pub struct Cell {
 
 /// A game's own types named like standard ones that cannot be stored: a column of a chess
 /// board, a thread of a forum, a clock of the game's own.
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, darkstar_sdk::Layout)]
 #[rkyv(crate = rkyv)]
 pub struct File(pub u8);
 
 /// See `File`.
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, darkstar_sdk::Layout)]
 #[rkyv(crate = rkyv)]
 pub struct Thread {
     pub posts: Vec<String>,
@@ -31,7 +31,7 @@ pub mod clock {
     use darkstar_sdk::rkyv;
 
     /// See `File`.
-    #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+    #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, darkstar_sdk::Layout)]
     #[rkyv(crate = rkyv)]
     pub struct Instant {
         pub tick: u64,
@@ -128,7 +128,7 @@ fn main() {
         name: String::new(),
     };
     let _ = (hidden.secret, hidden.name);
-    assert_eq!(<Grid as Managed>::TYPE_NAME, "game.Grid");
+    assert_eq!(<Grid as Stored>::TYPE_NAME, "game.Grid");
     let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&Point { x: -1, y: 2 }).unwrap();
     let point = rkyv::access::<StoredPoint, rkyv::rancor::Error>(&bytes).unwrap();
     assert_eq!((point.x(), point.y()), (-1, 2));

@@ -1,0 +1,13 @@
+use darkstar_sdk::prelude::*;
+
+#[managed(name = "quest.Player", version = 1)]
+pub struct PlayerV1 {
+    pub hp: u32,
+}
+
+#[managed(name = "quest.Player", from = PlayerV1)]
+pub struct Player {
+    pub hp: u64,
+}
+
+fn main() {}
