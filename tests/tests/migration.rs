@@ -458,3 +458,193 @@ fn tags(dir: &Path) -> std::collections::BTreeMap<String, u64> {
     store.close().unwrap();
     counts
 }
+
+/// Three versions of a score; the third also renames the type.
+mod scores {
+    use super::*;
+
+    pub mod one {
+        use super::*;
+
+        #[managed(name = "quest.Score")]
+        pub struct Score {
+            pub points: u32,
+        }
+    }
+
+    pub mod two {
+        use super::*;
+
+        #[managed(name = "quest.Score", version = 1)]
+        pub struct ScoreV1 {
+            pub points: u32,
+        }
+
+        #[managed(name = "quest.Score", version = 2, from = ScoreV1)]
+        pub struct Score {
+            pub points: u64,
+        }
+
+        impl From<ScoreV1> for Score {
+            fn from(old: ScoreV1) -> Score {
+                Score {
+                    points: u64::from(old.points) * 10,
+                }
+            }
+        }
+    }
+
+    pub mod three {
+        use super::*;
+
+        // The older versions take the new name: they are this type's versions.
+        #[managed(name = "quest.Points", version = 1)]
+        pub struct PointsV1 {
+            pub points: u32,
+        }
+
+        #[managed(name = "quest.Points", version = 2, from = PointsV1)]
+        pub struct PointsV2 {
+            pub points: u64,
+        }
+
+        impl From<PointsV1> for PointsV2 {
+            fn from(old: PointsV1) -> PointsV2 {
+                PointsV2 {
+                    points: u64::from(old.points) * 10,
+                }
+            }
+        }
+
+        #[managed(name = "quest.Points", version = 3, from = PointsV2, aliases = ["quest.Score"])]
+        pub struct Points {
+            pub points: u64,
+            pub bonus: u32,
+        }
+
+        impl From<PointsV2> for Points {
+            fn from(old: PointsV2) -> Points {
+                Points {
+                    points: old.points,
+                    bonus: 1,
+                }
+            }
+        }
+    }
+
+    /// A game with one managed type, `T`, and a task to create `T`s.
+    pub struct Game<T>(pub std::marker::PhantomData<fn() -> T>);
+
+    impl<T: Managed> App for Game<T> {
+        fn register(&self, types: &mut Types) {
+            types.object::<T>();
+        }
+    }
+
+    pub fn game<T>() -> Game<T> {
+        Game(std::marker::PhantomData)
+    }
+
+    #[task(name = "quest.add_score")]
+    pub fn add_score(ctx: &mut Context, name: String, points: u32) -> TaskResult {
+        let score = ctx.create(one::Score { points })?;
+        ctx.bind(&name, score)?;
+        Ok(())
+    }
+
+    #[task(name = "quest.add_score")]
+    pub fn add_score_two(ctx: &mut Context, name: String, points: u32) -> TaskResult {
+        let score = ctx.create(two::Score {
+            points: u64::from(points),
+        })?;
+        ctx.bind(&name, score)?;
+        Ok(())
+    }
+
+    pub struct One;
+
+    impl App for One {
+        fn register(&self, types: &mut Types) {
+            types.object::<one::Score>().task::<AddScore>();
+        }
+    }
+
+    pub struct Two;
+
+    impl App for Two {
+        fn register(&self, types: &mut Types) {
+            types.object::<two::Score>().task::<AddScoreTwo>();
+        }
+    }
+}
+
+/// The scores bound to `names`, read as version 3: `(points, bonus)` each.
+fn points(server: &Server, names: &[&str]) -> Vec<(u64, u32)> {
+    server
+        .query(|ctx| {
+            names
+                .iter()
+                .map(|name| {
+                    let p = ctx.get(ctx.lookup::<scores::three::Points>(name)?)?;
+                    Ok((p.points(), p.bonus()))
+                })
+                .collect()
+        })
+        .unwrap()
+}
+
+#[test]
+fn migrations_chain_over_several_versions_and_a_rename() {
+    let cfg = |dir: &Path| Config {
+        cores: 1,
+        ..config(dir)
+    };
+    // Version 1 straight to version 3: both conversions, and the new name.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::builder(scores::One).config(cfg(dir.path())).start().unwrap();
+    server
+        .submit(scores::AddScore {
+            name: "ann".into(),
+            points: 4,
+        })
+        .wait()
+        .unwrap();
+    server.shutdown().unwrap();
+    let server = Server::builder(scores::game::<scores::three::Points>())
+        .config(cfg(dir.path()))
+        .start()
+        .unwrap();
+    assert_eq!(points(&server, &["ann"]), [(40, 1)]);
+    server.shutdown().unwrap();
+    assert_eq!(tags(dir.path()).get("quest.Points@3"), Some(&1));
+
+    // Version 1, then 2 (which adds a score of its own), then 3.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::builder(scores::One).config(cfg(dir.path())).start().unwrap();
+    server
+        .submit(scores::AddScore {
+            name: "ann".into(),
+            points: 4,
+        })
+        .wait()
+        .unwrap();
+    server.shutdown().unwrap();
+    let server = Server::builder(scores::Two).config(cfg(dir.path())).start().unwrap();
+    server
+        .submit(scores::AddScoreTwo {
+            name: "bob".into(),
+            points: 7,
+        })
+        .wait()
+        .unwrap();
+    server.shutdown().unwrap();
+    let server = Server::builder(scores::game::<scores::three::Points>())
+        .config(cfg(dir.path()))
+        .start()
+        .unwrap();
+    assert_eq!(points(&server, &["ann", "bob"]), [(40, 1), (7, 1)]);
+    server.shutdown().unwrap();
+    let counts = tags(dir.path());
+    assert_eq!(counts.get("quest.Points@3"), Some(&2), "{counts:?}");
+    assert!(!counts.keys().any(|t| t.starts_with("quest.Score")), "{counts:?}");
+}
