@@ -37,6 +37,13 @@ pub enum StartError {
          `name = \"...\"`"
     )]
     DuplicateTypeName(&'static str),
+    /// A type is both registered and declared removed (`Types::removed`).
+    #[error(
+        "the type `{0}` is registered and also declared removed; a removed type's stored \
+         values are deleted at start-up, so either stop registering it or remove the \
+         `types.removed(\"{0}\")` declaration"
+    )]
+    RemovedTypeRegistered(&'static str),
     /// A stored task record is damaged.
     #[error("stored task {id} is damaged: {reason}")]
     CorruptTask {

@@ -160,6 +160,13 @@ impl Server {
         if let Some(&name) = types.clashes().first() {
             return Err(StartError::DuplicateTypeName(name));
         }
+        let registered = |name: &str| {
+            types.objects().iter().any(|o| o.name == name)
+                || types.tasks().iter().any(|t| t.name == name)
+        };
+        if let Some(&name) = types.removed_names().iter().find(|n| registered(n)) {
+            return Err(StartError::RemovedTypeRegistered(name));
+        }
         let registry = Registry::new(&types);
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
         let shared = Arc::new(Shared::new(

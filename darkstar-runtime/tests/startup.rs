@@ -68,3 +68,25 @@ fn memlock_child() {
         Err(e) => println!("START FAILED: {e}"),
     }
 }
+
+/// Registers the counter and also declares it removed.
+struct RemovesWhatItRegisters;
+
+impl App for RemovesWhatItRegisters {
+    fn register(&self, types: &mut Types) {
+        types.object::<Counter>().removed("test.Counter");
+    }
+}
+
+#[test]
+fn a_type_both_registered_and_removed_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Server::builder(RemovesWhatItRegisters)
+        .config(config(dir.path()))
+        .start()
+        .unwrap_err();
+    assert!(
+        matches!(e, StartError::RemovedTypeRegistered("test.Counter")),
+        "{e}"
+    );
+}
