@@ -41,6 +41,18 @@ pub fn derive(item: TokenStream) -> TokenStream {
     for param in generics.type_params_mut() {
         param.bounds.push(parse_quote!(::darkstar_sdk::Layout));
     }
+    // A generic type's fields may name its parameters only through itself (a recursive
+    // field, fingerprinted by its tokens): the parameters' own fingerprints are mixed in,
+    // so that `List<u32>` and `List<u64>` differ.
+    let params: Vec<_> = input.generics.type_params().map(|p| &p.ident).collect();
+    let fingerprint = if params.is_empty() {
+        fingerprint
+    } else {
+        quote!(::darkstar_sdk::__private::of_kind(
+            "generic",
+            &[#fingerprint, #(<#params as ::darkstar_sdk::Layout>::FINGERPRINT),*]
+        ))
+    };
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     quote! {
         #[automatically_derived]

@@ -75,29 +75,90 @@ pub fn written(tokens: &impl ToTokens) -> String {
     text
 }
 
-/// Whether `tokens` mention `ident` or `Self`: a field of a type's own type, directly or
-/// inside another, whose fingerprint would depend on itself.
-fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(found) => found == *ident || found == "Self",
-        TokenTree::Group(group) => mentions(group.stream(), ident),
+/// Tokens as one deterministic text: each token's own text, a space only between two
+/// words, and the type being defined (`own`, alone as a path) written `Self`. Unlike
+/// `TokenStream`'s `Display`, it does not depend on how a compiler version prints tokens,
+/// nor on the type's Rust name, so the fingerprints made from it stay the same.
+fn canonical(tokens: TokenStream, own: &Ident) -> String {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = String::new();
+    let mut word = false;
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Ident(ident) => {
+                if word {
+                    out.push(' ');
+                }
+                if is_own(&tokens, i, own) {
+                    out.push_str("Self");
+                } else {
+                    out.push_str(&ident.to_string());
+                }
+                word = true;
+            }
+            TokenTree::Literal(literal) => {
+                if word {
+                    out.push(' ');
+                }
+                out.push_str(&literal.to_string());
+                word = true;
+            }
+            TokenTree::Punct(punct) => {
+                out.push(punct.as_char());
+                word = false;
+            }
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                    proc_macro2::Delimiter::Bracket => ("[", "]"),
+                    proc_macro2::Delimiter::Brace => ("{", "}"),
+                    proc_macro2::Delimiter::None => ("", ""),
+                };
+                out.push_str(open);
+                out.push_str(&canonical(group.stream(), own));
+                out.push_str(close);
+                word = false;
+            }
+        }
+    }
+    out
+}
+
+/// Whether token `i` of `tokens` names the type being defined: `own` alone as a path (not
+/// `other::Player`, which is another type of the same name).
+fn is_own(tokens: &[TokenTree], i: usize, own: &Ident) -> bool {
+    let is_colon =
+        |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    matches!(&tokens[i], TokenTree::Ident(found) if found == own)
+        && !is_colon(i.checked_sub(1).and_then(|j| tokens.get(j)))
+        && !is_colon(tokens.get(i + 1))
+}
+
+/// Whether `tokens` name the type being defined: `Self`, or `own` alone as a path.
+fn mentions(tokens: TokenStream, own: &Ident) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    (0..tokens.len()).any(|i| match &tokens[i] {
+        TokenTree::Ident(found) if found == "Self" => true,
+        TokenTree::Ident(_) => is_own(&tokens, i, own),
+        TokenTree::Group(group) => mentions(group.stream(), own),
         _ => false,
     })
 }
 
-/// The expression of a field's fingerprint. A field archived through a wrapper, or whose
-/// type contains the type being defined (a recursive type), is fingerprinted by its tokens:
-/// the first is laid out by the wrapper, the second would make the fingerprint its own
-/// input.
+/// The expression of a field's fingerprint. A field archived through a wrapper takes what
+/// the wrapper stores (`LayoutWith`); a field whose type contains the type being defined
+/// (a recursive type) is fingerprinted by its tokens, since the type's fingerprint cannot
+/// be an input of itself (the type's parameters are mixed in by the caller).
 pub fn field_fingerprint(field: &StoredField, own: &Ident) -> TokenStream {
     let ty = &field.ty;
     if let Some(with) = &field.with {
-        let text = format!("{} as {}", written(with), written(ty));
-        return quote!(::darkstar_sdk::__private::of_wrapped(#text));
+        return quote_spanned!(ty.span()=>
+            <#with as ::darkstar_sdk::__private::LayoutWith<#ty>>::FINGERPRINT
+        );
     }
     if mentions(ty.to_token_stream(), own) {
-        let text = format!("recursive {}", written(ty));
-        return quote!(::darkstar_sdk::__private::of_wrapped(#text));
+        let text = canonical(ty.to_token_stream(), own);
+        return quote!(::darkstar_sdk::__private::of_recursive(#text));
     }
     quote_spanned!(ty.span()=> <#ty as ::darkstar_sdk::Layout>::FINGERPRINT)
 }

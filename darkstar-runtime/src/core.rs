@@ -518,7 +518,9 @@ impl Core {
                 own.tasks.insert(
                     id,
                     TaskSlot::Put {
-                        type_name: ty.name,
+                        // The version's tag, as the run read it: the catalog
+                        // lists this version's layout under it.
+                        type_name: ty.stored.stored_name,
                         record: next.encode(&args),
                     },
                 );

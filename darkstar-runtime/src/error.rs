@@ -31,17 +31,19 @@ pub enum StartError {
         /// The stored type name.
         type_name: String,
     },
-    /// Two registered types share one stable name, so they would read each other's data.
+    /// Two registered types share one stable name (or alias), so they would read each
+    /// other's data.
     #[error(
-        "two registered types share the stable name `{0}`; give one of them another name with \
-         `name = \"...\"`"
+        "two registered types share the stable name `{0}` (as a name or an alias); give one \
+         of them another name with `name = \"...\"`, or drop the alias"
     )]
     DuplicateTypeName(&'static str),
-    /// A type is both registered and declared removed (`Types::removed`).
+    /// A name is both registered (as a type's name or alias) and declared removed
+    /// (`Types::removed`).
     #[error(
-        "the type `{0}` is registered and also declared removed; a removed type's stored \
-         values are deleted at start-up, so either stop registering it or remove the \
-         `types.removed(\"{0}\")` declaration"
+        "the name `{0}` is registered (as a type's name or alias) and also declared removed; \
+         a removed type's stored values are deleted at start-up, so either stop registering \
+         it or remove the `types.removed(\"{0}\")` declaration"
     )]
     RemovedTypeRegistered(&'static str),
     /// A stored task record is damaged.

@@ -160,13 +160,7 @@ impl Server {
         if let Some(&name) = types.clashes().first() {
             return Err(StartError::DuplicateTypeName(name));
         }
-        let registered = |name: &str| {
-            types.objects().iter().any(|o| o.name == name)
-                || types.tasks().iter().any(|t| t.name == name)
-        };
-        if let Some(&name) = types.removed_names().iter().find(|n| registered(n)) {
-            return Err(StartError::RemovedTypeRegistered(name));
-        }
+        check_names(&types)?;
         let registry = Registry::new(&types);
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
         let shared = Arc::new(Shared::new(
@@ -446,6 +440,36 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.stop();
+    }
+}
+
+/// Every name stored values are found under (stable names and aliases) belongs to one
+/// registered type, and no such name is also declared removed: the catalog hands each
+/// stored name to the one type that answers to it.
+fn check_names(types: &Types) -> Result<(), StartError> {
+    let stored = types
+        .objects()
+        .iter()
+        .chain(types.tasks().iter().map(|t| &t.stored));
+    let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
+    for ty in stored {
+        for &name in std::iter::once(&ty.name).chain(ty.aliases) {
+            if seen
+                .iter()
+                .any(|&(n, owner)| n == name && owner != ty.stored_name)
+            {
+                return Err(StartError::DuplicateTypeName(name));
+            }
+            seen.push((name, ty.stored_name));
+        }
+    }
+    match types
+        .removed_names()
+        .iter()
+        .find(|removed| seen.iter().any(|(n, _)| n == *removed))
+    {
+        Some(&name) => Err(StartError::RemovedTypeRegistered(name)),
+        None => Ok(()),
     }
 }
 

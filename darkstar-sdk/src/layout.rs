@@ -77,9 +77,23 @@ pub const fn of_kind(kind: &str, params: &[u64]) -> u64 {
     hash
 }
 
+/// What rkyv's format features (chosen for the whole build by any crate that depends on
+/// rkyv) make of archives: the width of an archived `usize`, the alignment of an archived
+/// `u32`, and the byte order. Every struct's and enum's fingerprint includes it, so a
+/// build that archives differently does not pass for the same layout.
+pub const FORMAT: u64 = {
+    use rkyv::primitive::{ArchivedU32, ArchivedUsize};
+    let width = std::mem::size_of::<ArchivedUsize>() as u64;
+    let align = std::mem::align_of::<ArchivedU32>() as u64;
+    // SAFETY: an archived `u32` is four plain bytes (the size is checked by `transmute`),
+    // in the byte order the format uses; any four bytes are a valid `[u8; 4]`.
+    let bytes: [u8; 4] = unsafe { std::mem::transmute(ArchivedU32::from_native(1)) };
+    width | (align << 8) | ((bytes[0] as u64) << 16)
+};
+
 /// The fingerprint of a struct with `fields`, in order.
 pub const fn of_fields(fields: &[Field]) -> u64 {
-    let mut hash = of_str("struct");
+    let mut hash = mix(of_str("struct"), FORMAT);
     let mut i = 0;
     while i < fields.len() {
         hash = mix(hash, of_str(fields[i].name));
@@ -92,7 +106,7 @@ pub const fn of_fields(fields: &[Field]) -> u64 {
 /// The fingerprint of an enum whose variants are `variants`: each a name and the
 /// fingerprint of its fields (as [`of_fields`] computes it).
 pub const fn of_variants(variants: &[(&str, u64)]) -> u64 {
-    let mut hash = of_str("enum");
+    let mut hash = mix(of_str("enum"), FORMAT);
     let mut i = 0;
     while i < variants.len() {
         hash = mix(hash, of_str(variants[i].0));
@@ -102,51 +116,121 @@ pub const fn of_variants(variants: &[(&str, u64)]) -> u64 {
     hash
 }
 
-/// The fingerprint of a field archived through `#[rkyv(with = ...)]`: the wrapper decides
-/// the bytes, so the wrapper and the field's type as written are what is known of them.
-pub const fn of_wrapped(tokens: &str) -> u64 {
-    mix(of_str("with"), of_str(tokens))
+/// The fingerprint of a field whose type contains the type being defined (a recursive
+/// type), from the type's tokens: its own fingerprint cannot be an input of itself.
+pub const fn of_recursive(tokens: &str) -> u64 {
+    mix(of_str("recursive"), of_str(tokens))
+}
+
+/// The layout fingerprint of values of `F` archived through the rkyv wrapper `Self`
+/// (`#[rkyv(with = Self)]` on a field of type `F`): what the wrapper stores.
+///
+/// Implemented here for rkyv's wrappers; a wrapper of the game's own implements it for the
+/// field types it takes, from the fingerprint of what it stores.
+#[diagnostic::on_unimplemented(
+    message = "the rkyv wrapper `{Self}` has no layout fingerprint for a field of type `{F}`",
+    label = "no layout fingerprint through this wrapper",
+    note = "implement `darkstar_sdk::layout::LayoutWith<{F}>` for `{Self}`, with the fingerprint of what it stores (`darkstar_sdk::layout::of_kind(\"MyWrapper\", &[<Inner as Layout>::FINGERPRINT])`)"
+)]
+pub trait LayoutWith<F: ?Sized> {
+    /// The fingerprint of what the wrapper stores for a value of `F`.
+    const FINGERPRINT: u64;
+}
+
+impl<F: ?Sized> LayoutWith<F> for rkyv::with::Skip {
+    const FINGERPRINT: u64 = of_str("Skip");
+}
+
+impl<F: Layout + ?Sized> LayoutWith<F> for rkyv::with::Identity {
+    const FINGERPRINT: u64 = F::FINGERPRINT;
+}
+
+impl<F: Layout + ?Sized> LayoutWith<F> for rkyv::with::AsBox {
+    const FINGERPRINT: u64 = of_kind("Box", &[F::FINGERPRINT]);
+}
+
+impl<F: Layout> LayoutWith<F> for rkyv::with::Niche {
+    const FINGERPRINT: u64 = of_kind("Niche", &[F::FINGERPRINT]);
+}
+
+impl<F: Layout> LayoutWith<F> for rkyv::with::AsVec {
+    const FINGERPRINT: u64 = of_kind("AsVec", &[F::FINGERPRINT]);
+}
+
+impl<F> LayoutWith<F> for rkyv::with::AsString {
+    const FINGERPRINT: u64 = of_str("String");
+}
+
+impl LayoutWith<std::time::SystemTime> for rkyv::with::AsUnixTime {
+    const FINGERPRINT: u64 = of_str("Duration");
+}
+
+impl<T: Layout> LayoutWith<std::sync::Arc<T>> for rkyv::with::Unshare {
+    const FINGERPRINT: u64 = T::FINGERPRINT;
+}
+
+impl<T: Layout> LayoutWith<std::rc::Rc<T>> for rkyv::with::Unshare {
+    const FINGERPRINT: u64 = T::FINGERPRINT;
+}
+
+impl<T: Layout> LayoutWith<std::sync::Mutex<T>> for rkyv::with::Lock {
+    const FINGERPRINT: u64 = T::FINGERPRINT;
+}
+
+impl<T, W: LayoutWith<T>> LayoutWith<Option<T>> for rkyv::with::Map<W> {
+    const FINGERPRINT: u64 = of_kind("Option", &[W::FINGERPRINT]);
+}
+
+impl<T, W: LayoutWith<T>> LayoutWith<Vec<T>> for rkyv::with::Map<W> {
+    const FINGERPRINT: u64 = of_kind("Vec", &[W::FINGERPRINT]);
+}
+
+impl<F: ?Sized> LayoutWith<F> for crate::persist::Unstored {
+    // Only on a field that is an error already: such a crate does not build.
+    const FINGERPRINT: u64 = of_str("Unstored");
 }
 
 macro_rules! leaf {
-    ($($ty:ty),* $(,)?) => {
+    ($($name:literal => $ty:ty),* $(,)?) => {
         $(impl Layout for $ty {
-            const FINGERPRINT: u64 = of_str(stringify!($ty));
+            const FINGERPRINT: u64 = of_str($name);
         })*
     };
 }
 
+// Named by literals, not `stringify!`: a fingerprint must not change with the compiler's
+// way of printing tokens.
 leaf!(
-    bool,
-    char,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    f32,
-    f64,
-    (),
-    String,
-    str,
-    std::time::Duration,
-    std::num::NonZeroU8,
-    std::num::NonZeroU16,
-    std::num::NonZeroU32,
-    std::num::NonZeroU64,
-    std::num::NonZeroI32,
-    std::num::NonZeroI64,
-    std::net::IpAddr,
-    std::net::Ipv4Addr,
-    std::net::Ipv6Addr,
-    std::net::SocketAddr,
+    "bool" => bool,
+    "char" => char,
+    "u8" => u8,
+    "u16" => u16,
+    "u32" => u32,
+    "u64" => u64,
+    "u128" => u128,
+    "usize" => usize,
+    "i8" => i8,
+    "i16" => i16,
+    "i32" => i32,
+    "i64" => i64,
+    "i128" => i128,
+    "isize" => isize,
+    "f32" => f32,
+    "f64" => f64,
+    "()" => (),
+    "String" => String,
+    "str" => str,
+    "Duration" => std::time::Duration,
+    "NonZeroU8" => std::num::NonZeroU8,
+    "NonZeroU16" => std::num::NonZeroU16,
+    "NonZeroU32" => std::num::NonZeroU32,
+    "NonZeroU64" => std::num::NonZeroU64,
+    "NonZeroI32" => std::num::NonZeroI32,
+    "NonZeroI64" => std::num::NonZeroI64,
+    "IpAddr" => std::net::IpAddr,
+    "Ipv4Addr" => std::net::Ipv4Addr,
+    "Ipv6Addr" => std::net::Ipv6Addr,
+    "SocketAddr" => std::net::SocketAddr,
 );
 
 impl<T: Layout + ?Sized> Layout for Box<T> {
@@ -216,6 +300,31 @@ tuple!(A, B, C, D, E, F, G, H);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_format_is_seen() {
+        // Little endian, 32-bit archived `usize`, aligned: rkyv's defaults.
+        assert_eq!(FORMAT & 0xff, 4);
+        assert_eq!((FORMAT >> 8) & 0xff, 4);
+        assert_eq!(FORMAT >> 16, 1);
+    }
+
+    #[test]
+    fn wrappers_fingerprint_what_they_store() {
+        use rkyv::with::{AsBox, Map, Skip};
+        assert_ne!(
+            <AsBox as LayoutWith<u32>>::FINGERPRINT,
+            <AsBox as LayoutWith<u64>>::FINGERPRINT
+        );
+        assert_ne!(
+            <Map<AsBox> as LayoutWith<Option<u32>>>::FINGERPRINT,
+            <Map<AsBox> as LayoutWith<Vec<u32>>>::FINGERPRINT
+        );
+        assert_eq!(
+            <Skip as LayoutWith<u32>>::FINGERPRINT,
+            <Skip as LayoutWith<String>>::FINGERPRINT
+        );
+    }
 
     #[test]
     fn fingerprints_tell_shapes_apart() {

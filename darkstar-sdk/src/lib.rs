@@ -100,7 +100,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     //! Items the macros' generated code names. Not part of the public API.
-    pub use crate::layout::{of_fields, of_variants, of_wrapped, Field};
+    pub use crate::layout::{of_fields, of_kind, of_recursive, of_variants, Field, LayoutWith};
     pub use crate::persist::Unstored;
     pub use crate::stored::{same_name, upgrade_first, upgrade_from, versions_after, MigratedBy};
     pub use core::convert::From;

@@ -601,7 +601,10 @@ fn migrations_chain_over_several_versions_and_a_rename() {
     };
     // Version 1 straight to version 3: both conversions, and the new name.
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::builder(scores::One).config(cfg(dir.path())).start().unwrap();
+    let server = Server::builder(scores::One)
+        .config(cfg(dir.path()))
+        .start()
+        .unwrap();
     server
         .submit(scores::AddScore {
             name: "ann".into(),
@@ -620,7 +623,10 @@ fn migrations_chain_over_several_versions_and_a_rename() {
 
     // Version 1, then 2 (which adds a score of its own), then 3.
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::builder(scores::One).config(cfg(dir.path())).start().unwrap();
+    let server = Server::builder(scores::One)
+        .config(cfg(dir.path()))
+        .start()
+        .unwrap();
     server
         .submit(scores::AddScore {
             name: "ann".into(),
@@ -629,7 +635,10 @@ fn migrations_chain_over_several_versions_and_a_rename() {
         .wait()
         .unwrap();
     server.shutdown().unwrap();
-    let server = Server::builder(scores::Two).config(cfg(dir.path())).start().unwrap();
+    let server = Server::builder(scores::Two)
+        .config(cfg(dir.path()))
+        .start()
+        .unwrap();
     server
         .submit(scores::AddScoreTwo {
             name: "bob".into(),
@@ -646,5 +655,90 @@ fn migrations_chain_over_several_versions_and_a_rename() {
     server.shutdown().unwrap();
     let counts = tags(dir.path());
     assert_eq!(counts.get("quest.Points@3"), Some(&2), "{counts:?}");
-    assert!(!counts.keys().any(|t| t.starts_with("quest.Score")), "{counts:?}");
+    assert!(
+        !counts.keys().any(|t| t.starts_with("quest.Score")),
+        "{counts:?}"
+    );
+}
+
+/// A periodic task at version 2: each run stores the next under version 2's tag.
+mod ticking {
+    use super::*;
+
+    #[managed(name = "quest.Clock")]
+    pub struct Clock {
+        pub ticks: u64,
+    }
+
+    #[task(name = "quest.tick", version = 1)]
+    pub struct TickV1 {
+        pub clock: Ref<Clock>,
+    }
+
+    #[task(name = "quest.tick", version = 2, from = TickV1)]
+    pub fn tick(ctx: &mut Context, clock: Ref<Clock>, by: u64) -> TaskResult {
+        ctx.get_mut(clock)?.ticks += by;
+        Ok(())
+    }
+
+    impl From<TickV1> for Tick {
+        fn from(old: TickV1) -> Tick {
+            Tick {
+                clock: old.clock,
+                by: 1,
+            }
+        }
+    }
+
+    pub struct Game;
+
+    impl App for Game {
+        fn register(&self, types: &mut Types) {
+            types.object::<Clock>().task::<Tick>();
+        }
+
+        fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
+            let clock = ctx.create(Clock { ticks: 0 })?;
+            ctx.bind("clock", clock)?;
+            ctx.schedule_periodic(
+                Tick { clock, by: 1 },
+                Duration::ZERO,
+                Duration::from_millis(5),
+            )?;
+            Ok(())
+        }
+    }
+
+    /// Waits until the clock has ticked more than `past` times.
+    pub fn wait_past(server: &Server, past: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let ticks = server
+                .query(|ctx| Ok(ctx.get(ctx.lookup::<Clock>("clock")?)?.ticks()))
+                .unwrap();
+            if ticks > past {
+                return ticks;
+            }
+            assert!(Instant::now() < deadline, "the clock stopped at {ticks}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+#[test]
+fn a_periodic_task_at_version_2_keeps_running_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::builder(ticking::Game)
+        .config(config(dir.path()))
+        .start()
+        .unwrap();
+    let ticks = ticking::wait_past(&server, 3);
+    server.shutdown().unwrap();
+    assert_eq!(tags(dir.path()).get("task quest.tick@2"), Some(&1));
+    let server = Server::builder(ticking::Game)
+        .config(config(dir.path()))
+        .start()
+        .unwrap();
+    ticking::wait_past(&server, ticks + 3);
+    server.shutdown().unwrap();
 }

@@ -5,8 +5,10 @@ use std::fmt;
 
 use super::record::Kind;
 
-/// Why the server refuses to open a store with this build's types. Nothing stored has been
-/// changed when it is returned.
+/// Why the server refuses to open a store with this build's types. After `Mismatch` or
+/// `Damaged`, nothing stored has been changed. After `Migrate` or `Commit`, the batches
+/// committed before stay (each value in them is migrated whole), and the next start
+/// carries on from there.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// Stored values this build cannot read; every problem found is listed.

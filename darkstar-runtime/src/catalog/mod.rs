@@ -31,7 +31,7 @@ use darkstar_sdk::stored::{parse_stored_name, stored_name, Version};
 use darkstar_sdk::{StoredType, Types};
 use darkstar_storage::{Batch, Store};
 use hashbrown::{HashMap, HashSet};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::names;
 pub use error::{CatalogError, Problem, ProblemKind};
@@ -123,6 +123,15 @@ pub(crate) fn open(
     let mut rewrite: HashMap<(Kind, String), (usize, u32)> = HashMap::new();
     let mut delete: HashSet<(Kind, String)> = HashSet::new();
     for entry in &entries {
+        if entry.record.is_none() {
+            warn!(
+                kind = entry.kind.values(),
+                type_name = %entry.name,
+                "the store does not record this type's layout (it was written before layouts \
+                 were recorded); reading it as version 1 of this build's type, and recording \
+                 the layout"
+            );
+        }
         let stored: Vec<(u32, Option<&VersionRecord>)> = match &entry.record {
             Some(record) => record
                 .versions
@@ -254,6 +263,12 @@ pub(crate) fn open(
         }
         written.insert((d.kind, d.ty.name), (id, record));
     }
+    // Before anything is migrated, so a build from before the catalog never opens a
+    // half-migrated store.
+    let fence = format!("{}{}", names::TYPE_PREFIX, record::FENCE);
+    if snap.name(&fence).is_none() {
+        batch.bind(&fence, 0);
+    }
     let mut last_seq = 0;
     if !batch.is_empty() {
         last_seq = store
@@ -336,6 +351,7 @@ pub(crate) fn open(
     if !tasks_cataloged {
         batch.bind(names::TASKS_CATALOGED, 0);
     }
+
     if !batch.is_empty() {
         last_seq = store
             .commit(&batch)

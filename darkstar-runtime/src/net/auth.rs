@@ -182,6 +182,10 @@ impl Accounts {
         let snap = self.store().snapshot();
         let id = snap.name(&account_key(name))?.id;
         let obj = snap.object(id)?;
+        // Only bytes stored with the account's tag are an account's.
+        if obj.type_name != Account::STORED_NAME {
+            return None;
+        }
         let account = decode::<Account>(obj.value, id).ok()?;
         Some(account.hash)
     }
