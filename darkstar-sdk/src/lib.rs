@@ -31,6 +31,7 @@ extern crate self as darkstar_sdk;
 
 mod app;
 mod channel;
+pub mod collections;
 mod context;
 mod delivery;
 mod error;
@@ -46,6 +47,7 @@ mod view;
 
 pub use app::{App, ChannelListenerType, ObjectType, SessionListenerType, TaskType, Types};
 pub use channel::{ArchivedChannel, Channel, ChannelListener};
+pub use collections::{Fanout, ManagedList, ManagedMap, ManagedQueue, MapKey};
 pub use context::Context;
 pub use delivery::Delivery;
 pub use error::TaskError;
@@ -80,8 +82,9 @@ pub use rkyv;
 /// Everything a game module usually imports.
 pub mod prelude {
     pub use crate::{
-        managed, task, App, Channel, ChannelListener, Context, Login, Managed, Obj, ObjMut, Ref,
-        Session, SessionListener, Task, TaskError, TaskHandle, TaskResult, Types,
+        managed, task, App, Channel, ChannelListener, Context, Login, Managed, ManagedList,
+        ManagedMap, ManagedQueue, Obj, ObjMut, Ref, Session, SessionListener, Task, TaskError,
+        TaskHandle, TaskResult, Types,
     };
 }
 
