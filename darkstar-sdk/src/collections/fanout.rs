@@ -101,15 +101,17 @@ fn third(limit: u32) -> usize {
 pub(crate) enum Cut {
     /// Into halves of about equal bytes: the usual case, leaving room on both sides.
     Balanced,
-    /// Leaving the left part as full as the limits allow: for a node that overflowed by an
-    /// entry appended at the very end of the collection, so that ascending inserts (bulk
-    /// loads, `push_back`) leave full nodes behind instead of half-empty ones.
+    /// Leaving the left part seven-eighths full: for a node that overflowed by an entry
+    /// appended at the very end of the collection, so that ascending inserts (bulk loads,
+    /// `push_back`) leave nearly full nodes behind instead of half-empty ones. The eighth
+    /// left free takes later inserts among those keys without splitting every node at the
+    /// first one (a split writes the parent, which concurrent tasks read).
     FillLeft,
 }
 
 /// Where to cut a sequence of entries of `sizes` bytes in two, so that each part holds
 /// at least `min` entries and at most `max`, and, with [`Cut::FillLeft`], the left part
-/// holds as much as fits in `max_bytes`. Returns the index of the right part's first
+/// holds as much as fits in seven-eighths of `max` entries and of `max_bytes`. Returns the index of the right part's first
 /// entry. `sizes` has at least `2 * min` entries and at most `2 * max`.
 pub(crate) fn cut_point(
     sizes: &[usize],
@@ -127,9 +129,10 @@ pub(crate) fn cut_point(
     let hi = max.min(len - min);
     let at = match cut {
         Cut::FillLeft => {
+            let (fill, fill_bytes) = (max - max / 8, max_bytes - max_bytes / 8);
             let mut bytes = 0;
             let mut at = 0;
-            while at < hi && (at == 0 || bytes + sizes[at] <= max_bytes) {
+            while at < hi.min(fill) && (at == 0 || bytes + sizes[at] <= fill_bytes) {
                 bytes += sizes[at];
                 at += 1;
             }
@@ -172,6 +175,9 @@ mod tests {
         assert_eq!(cut_point(&[90, 1, 1, 1], 1, 4, 100, Cut::Balanced), 1);
         assert_eq!(cut_point(&[90, 1, 1, 1], 2, 4, 100, Cut::Balanced), 2);
         assert_eq!(cut_point(&[60, 60, 60], 1, 4, 100, Cut::FillLeft), 1);
+        // Seven-eighths of 64 entries, or of the bytes.
+        assert_eq!(cut_point(&[1; 65], 1, 64, 4096, Cut::FillLeft), 56);
+        assert_eq!(cut_point(&[100; 41], 1, 64, 4000, Cut::FillLeft), 35);
         for len in 2..=8 {
             for cut in [Cut::Balanced, Cut::FillLeft] {
                 let at = cut_point(&vec![3; len], 1, 4, 10, cut);

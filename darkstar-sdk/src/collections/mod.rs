@@ -61,6 +61,8 @@ pub struct Shape {
     pub height: u32,
     /// Node objects (a queue's chunks), not counting the header objects.
     pub nodes: u64,
+    /// Of those, the leaves (for a queue, the chunks).
+    pub leaves: u64,
     /// Entries or items held.
     pub entries: u64,
 }

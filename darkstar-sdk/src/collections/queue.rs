@@ -391,6 +391,7 @@ impl<T: Persist> ManagedQueue<T> {
         loop {
             let c = ctx.get(chunk(id))?;
             shape.nodes += 1;
+            shape.leaves += 1;
             if !c.items.is_well_formed() {
                 return Err(corrupt(id, "a queue chunk's offsets are out of order"));
             }

@@ -241,6 +241,7 @@ impl Tree {
                 if items > self.fanout.leaf as usize || (items == 0 && id != self.root) {
                     return Err(corrupt(id, "a list leaf has too many items or none"));
                 }
+                shape.leaves += 1;
                 if *leaf_depth.get_or_insert(depth) != depth {
                     return Err(corrupt(id, "the list's leaves are not all at one depth"));
                 }

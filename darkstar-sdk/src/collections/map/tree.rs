@@ -251,6 +251,7 @@ impl Tree {
                 if keys.is_empty() && id != self.root {
                     return Err(corrupt(id, "a map leaf other than the root is empty"));
                 }
+                shape.leaves += 1;
                 if *leaf_depth.get_or_insert(depth) != depth {
                     return Err(corrupt(id, "the map's leaves are not all at one depth"));
                 }
