@@ -734,6 +734,7 @@ fn trees_split_merge_and_leave_nothing_behind() {
         Shape {
             height: 1,
             nodes: 1,
+            leaves: 1,
             entries: 0
         }
     );
@@ -772,6 +773,7 @@ fn trees_split_merge_and_leave_nothing_behind() {
         Shape {
             height: 1,
             nodes: 1,
+            leaves: 1,
             entries: 0
         }
     );
@@ -829,6 +831,7 @@ fn trees_split_merge_and_leave_nothing_behind() {
         Shape {
             height: 1,
             nodes: 1,
+            leaves: 1,
             entries: 0
         }
     );
@@ -837,6 +840,7 @@ fn trees_split_merge_and_leave_nothing_behind() {
         Shape {
             height: 1,
             nodes: 1,
+            leaves: 1,
             entries: 0
         }
     );
@@ -903,10 +907,9 @@ fn inserts_into_different_leaves_from_both_cores_do_not_conflict() {
     let lanes = lanes(&server);
     create_all(&server, "c", Fanout::default());
     let map = numbers_named(&server, "c");
-    let (leaves, per_leaf) = (200u64, Fanout::default().leaf as u64);
-
-    // Ascending keys fill each leaf before starting the next: leaf j holds the keys
-    // 10 * (64 j .. 64 j + 64).
+    // Ascending keys fill each leaf to seven-eighths (56 of 64 entries) before starting
+    // the next: leaf j holds the keys 10 * (56 j .. 56 j + 56).
+    let (leaves, per_leaf) = (200u64, 56);
     let keys: Vec<u64> = (0..leaves * per_leaf).map(|k| k * 10).collect();
     for chunk in keys.chunks(640) {
         server
@@ -918,16 +921,17 @@ fn inserts_into_different_leaves_from_both_cores_do_not_conflict() {
             .unwrap();
     }
     let loaded = server.query(|ctx| map.check(ctx)).unwrap();
-    // 200 full leaves under two inner nodes under the root.
+    // 200 leaves under two inner nodes under the root.
     assert_eq!(
         loaded,
         Shape {
             height: 3,
             nodes: 203,
-            entries: 12_800
+            leaves: 200,
+            entries: 11_200
         }
     );
-    // Make room in each leaf: a quarter of its keys go (leaving 48, well above underfull).
+    // Make room in each leaf: 16 of its keys go (leaving 40, well above underfull).
     let gone: Vec<u64> = (0..leaves)
         .flat_map(|j| (16..32).map(move |i| (j * per_leaf + i) * 10))
         .collect();
@@ -966,7 +970,8 @@ fn inserts_into_different_leaves_from_both_cores_do_not_conflict() {
         Shape {
             height: 3,
             nodes: 203,
-            entries: 12_800 - 3200 + 1600
+            leaves: 200,
+            entries: 11_200 - 3200 + 1600
         }
     );
     let found = server
