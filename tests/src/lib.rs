@@ -18,6 +18,9 @@ pub mod book_managed_objects {}
 #[doc = include_str!("../../book/src/tasks.md")]
 pub mod book_tasks {}
 
+#[doc = include_str!("../../book/src/collections.md")]
+pub mod book_collections {}
+
 #[doc = include_str!("../../book/src/scheduling.md")]
 pub mod book_scheduling {}
 
