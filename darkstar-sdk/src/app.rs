@@ -175,8 +175,8 @@ pub struct ChannelListenerType {
 }
 
 /// The types an application registers: every managed type it stores and every task type it
-/// schedules or submits. The SDK's own managed types ([`Session`], [`Channel`]) are always
-/// registered.
+/// schedules or submits. The SDK's own managed types ([`Session`], [`Channel`], and the
+/// nodes of the [collections](crate::collections)) are always registered.
 #[derive(Default)]
 pub struct Types {
     objects: Vec<ObjectType>,
@@ -218,6 +218,7 @@ impl Types {
     pub fn new() -> Types {
         let mut types = Types::default();
         types.object::<Session>().object::<Channel>();
+        crate::collections::register(&mut types);
         types
     }
 

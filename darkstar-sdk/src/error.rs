@@ -97,6 +97,24 @@ pub enum TaskError {
         /// Why.
         reason: String,
     },
+    /// A collection ([`ManagedMap`](crate::ManagedMap), [`ManagedList`](crate::ManagedList),
+    /// [`ManagedQueue`](crate::ManagedQueue)) was used through a handle of other types than
+    /// it was created with: its bytes would be read as the wrong type.
+    CollectionType {
+        /// The collection's header object.
+        id: u64,
+        /// The collection's type as created, such as `ManagedMap<u64, alloc::string::String>`.
+        stored: String,
+        /// The type of the handle it was used through.
+        requested: String,
+    },
+    /// A position past the end of a [`ManagedList`](crate::ManagedList).
+    OutOfBounds {
+        /// The position given.
+        index: u64,
+        /// The list's length.
+        len: u64,
+    },
     /// A message (to a session or a channel) is larger than any session can be sent: it
     /// would not fit a session's outgoing queue (`session_queue_kib`).
     MessageTooLarge {
@@ -152,6 +170,13 @@ impl fmt::Display for TaskError {
             TaskError::Aborted { reason } => write!(f, "aborted: {reason}"),
             TaskError::Refused { reason } => write!(f, "login refused: {reason}"),
             TaskError::Unavailable { reason } => write!(f, "the server cannot run tasks: {reason}"),
+            TaskError::CollectionType { id, stored, requested } => write!(
+                f,
+                "collection {id} is a {stored}, not a {requested}; use it through a handle of the types it was created with"
+            ),
+            TaskError::OutOfBounds { index, len } => {
+                write!(f, "position {index} is out of bounds of a list of {len} items")
+            }
             TaskError::MessageTooLarge { len, max } => write!(
                 f,
                 "a message of {len} bytes is larger than the server sends a session ({max} bytes; raise session_queue_kib for more)"

@@ -31,6 +31,7 @@ extern crate self as darkstar_sdk;
 
 mod app;
 mod channel;
+pub mod collections;
 mod context;
 mod delivery;
 mod error;
@@ -50,6 +51,7 @@ pub use app::{
     App, ChannelListenerType, ObjectType, SessionListenerType, StoredType, TaskType, Types,
 };
 pub use channel::{ArchivedChannel, Channel, ChannelListener};
+pub use collections::{Fanout, ManagedList, ManagedMap, ManagedQueue, MapKey};
 pub use context::Context;
 pub use delivery::Delivery;
 pub use error::TaskError;
@@ -92,8 +94,9 @@ pub use rkyv;
 /// Everything a game module usually imports.
 pub mod prelude {
     pub use crate::{
-        managed, task, App, Channel, ChannelListener, Context, Login, Managed, Obj, ObjMut, Ref,
-        Session, SessionListener, Stored, Task, TaskError, TaskHandle, TaskResult, Types,
+        managed, task, App, Channel, ChannelListener, Context, Login, Managed, ManagedList,
+        ManagedMap, ManagedQueue, Obj, ObjMut, Ref, Session, SessionListener, Stored, Task,
+        TaskError, TaskHandle, TaskResult, Types,
     };
 }
 

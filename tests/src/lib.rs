@@ -21,6 +21,9 @@ pub mod book_changing_data {}
 #[doc = include_str!("../../book/src/tasks.md")]
 pub mod book_tasks {}
 
+#[doc = include_str!("../../book/src/collections.md")]
+pub mod book_collections {}
+
 #[doc = include_str!("../../book/src/scheduling.md")]
 pub mod book_scheduling {}
 
