@@ -302,6 +302,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_hash_as_fnv_1a() {
+        // The published test vectors of FNV-1a.
+        assert_eq!(of_str(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(of_str("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
     fn the_format_is_seen() {
         // Little endian, 32-bit archived `usize`, aligned: rkyv's defaults.
         assert_eq!(FORMAT & 0xff, 4);

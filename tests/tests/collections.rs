@@ -24,7 +24,9 @@ const SMALL: Fanout = Fanout {
 };
 
 /// An operation on a map, a list or a queue.
-#[derive(Clone, Debug, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, darkstar_sdk::Layout,
+)]
 #[rkyv(crate = rkyv)]
 enum Op {
     Insert(u16, String),
@@ -48,7 +50,9 @@ enum Op {
 }
 
 /// What an operation returned.
-#[derive(Clone, Debug, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, darkstar_sdk::Layout,
+)]
 #[rkyv(crate = rkyv)]
 enum Outcome {
     Value(Option<String>),
