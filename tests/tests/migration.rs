@@ -315,6 +315,10 @@ fn version_2_reads_everything_version_1_stored_migrated() {
         .unwrap_err();
     let text = e.to_string();
     assert!(text.contains("newer than this build's version 1"), "{text}");
+    assert!(
+        text.contains("1 objects of `quest.Clan` are stored, the name a newer build gave this build's `quest.Guild`"),
+        "{text}"
+    );
 }
 
 #[test]

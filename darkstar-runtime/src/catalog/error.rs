@@ -68,6 +68,12 @@ pub enum ProblemKind {
         /// What changed from the stored version to the build's, field by field.
         changes: Vec<String>,
     },
+    /// The stored name is one a newer build renamed a type of this build to (this build
+    /// knows the type as `earlier`): an older build on a newer store.
+    RenamedByNewer {
+        /// This build's name of the type.
+        earlier: String,
+    },
     /// The stored version is newer than the build's: an older build on a newer store.
     Newer {
         /// The build's version.
@@ -151,6 +157,11 @@ impl fmt::Display for Problem {
                 } else {
                     format!(" ({})", changes_text(changes))
                 }
+            ),
+            ProblemKind::RenamedByNewer { earlier } => write!(
+                f,
+                "{count} {values} of `{name}` are stored, the name a newer build gave this build's `{earlier}`: \
+                 the store was written by a newer build of the game; run that build (an older build cannot read what a newer one wrote)"
             ),
             ProblemKind::Newer { current } => write!(
                 f,

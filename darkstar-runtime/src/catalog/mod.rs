@@ -60,6 +60,7 @@ impl Declared {
         debug_assert_eq!(current.version, self.ty.version);
         TypeRecord {
             versions: vec![VersionRecord::of(current)],
+            aliases: self.ty.aliases.iter().map(|&a| a.to_owned()).collect(),
         }
     }
 }
@@ -149,8 +150,25 @@ pub(crate) fn open(
             .iter()
             .position(|d| d.answers_to(entry.kind, &entry.name))
         else {
+            // A name a newer build gave a type this build knows under an earlier name.
+            let renamed_from = entry.record.as_ref().and_then(|r| {
+                declared
+                    .iter()
+                    .find(|d| d.kind == entry.kind && r.aliases.iter().any(|a| a == d.ty.name))
+            });
             if types.removed_names().contains(&entry.name.as_str()) {
                 delete.insert((entry.kind, entry.name.clone()));
+            } else if let Some(d) = renamed_from {
+                for (version, _) in stored {
+                    problems.push(Problem::new(
+                        entry.kind,
+                        &entry.name,
+                        version,
+                        ProblemKind::RenamedByNewer {
+                            earlier: d.ty.name.to_owned(),
+                        },
+                    ));
+                }
             } else {
                 for (version, _) in stored {
                     problems.push(Problem::new(

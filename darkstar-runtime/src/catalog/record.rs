@@ -89,10 +89,13 @@ impl FieldRecord {
     }
 }
 
-/// The versions a store may hold values of, for one stable name.
+/// The versions a store may hold values of, for one stable name, and the earlier names
+/// the build that wrote it renamed to this one (so that an older build, which still has
+/// an earlier name, can say the store is newer than it).
 #[derive(Clone, Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub(crate) struct TypeRecord {
     pub versions: Vec<VersionRecord>,
+    pub aliases: Vec<String>,
 }
 
 /// One catalog entry as read: its record, or `None` for a legacy entry.
