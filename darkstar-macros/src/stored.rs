@@ -237,9 +237,9 @@ pub fn impls(spec: &Spec<'_>) -> TokenStream {
                 "the version goes down: `{}` must be older than version {version}",
                 crate::stored::written(from),
             );
+            let from_text = crate::stored::written(from);
             let skipped = format!(
-                "a migration from a version that was never declared: `from` must name version {previous}, the one just before this version {version}; declare `{}` with `version = {previous}` (and chain older versions through it with its own `from`)",
-                crate::stored::written(from),
+                "a migration from a version that was never declared: `from` must name version {previous}, the one just before this version {version}; if `{from_text}` is the newest version there is, give this definition the version after it; otherwise declare version {previous} (with its own `from = {from_text}`)",
             );
             let chain = quote_spanned! {span=>
                 #(#cfgs)*

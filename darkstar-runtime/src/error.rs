@@ -34,8 +34,10 @@ pub enum StartError {
     /// Two registered types share one stable name (or alias), so they would read each
     /// other's data.
     #[error(
-        "two registered types share the stable name `{0}` (as a name or an alias); give one \
-         of them another name with `name = \"...\"`, or drop the alias"
+        "two registered types share the stable name `{0}` (as a name or an alias); if one is \
+         an older version of the other, register only the current version (older ones come \
+         with it); otherwise give one of them another name with `name = \"...\"`, or drop \
+         the alias"
     )]
     DuplicateTypeName(&'static str),
     /// A name is both registered (as a type's name or alias) and declared removed

@@ -203,6 +203,45 @@ mod careless {
     }
 }
 
+/// Version 2 whose struct kept for version 1 is not what version 1 was.
+mod misremembered {
+    use super::*;
+
+    #[managed(name = "quest.Player", version = 1)]
+    pub struct PlayerV1 {
+        pub name: String,
+        pub hp: u64,
+        pub gold: u64,
+    }
+
+    #[managed(name = "quest.Player", version = 2, from = PlayerV1)]
+    pub struct Player {
+        pub name: String,
+        pub hp: u64,
+    }
+
+    impl From<PlayerV1> for Player {
+        fn from(old: PlayerV1) -> Player {
+            Player {
+                name: old.name,
+                hp: old.hp,
+            }
+        }
+    }
+
+    pub struct Game;
+
+    impl App for Game {
+        fn register(&self, types: &mut Types) {
+            types
+                .object::<Player>()
+                .object::<super::v1::Pet>()
+                .object::<super::v1::Guild>()
+                .task::<super::v1::Heal>();
+        }
+    }
+}
+
 /// Version 2 with a new version number but no migration to it.
 mod unchained {
     use super::*;
@@ -337,7 +376,7 @@ fn a_version_2_without_its_migrations_refuses_to_start_and_changes_nothing() {
     let text = e.to_string();
     let player = problems.iter().find(|p| p.name == "quest.Player").unwrap();
     assert_eq!(player.count, PLAYERS);
-    let ProblemKind::Changed(changes) = &player.what else {
+    let ProblemKind::Changed { changes, .. } = &player.what else {
         panic!("{text}");
     };
     assert_eq!(
@@ -353,7 +392,7 @@ fn a_version_2_without_its_migrations_refuses_to_start_and_changes_nothing() {
     assert!(!heal.is_objects());
     assert_eq!(heal.count, HEALED);
     assert!(
-        matches!(&heal.what, ProblemKind::Changed(c) if c == &["field `amount` retyped: u32 → u64"]),
+        matches!(&heal.what, ProblemKind::Changed { changes, .. } if changes == &["field `amount` retyped: u32 → u64"]),
         "{text}"
     );
     let pet = problems.iter().find(|p| p.name == "quest.Pet").unwrap();
@@ -368,6 +407,16 @@ fn a_version_2_without_its_migrations_refuses_to_start_and_changes_nothing() {
     let text = e.to_string();
     assert!(
         text.contains("300 objects of `quest.Player` are stored at version 1, but this build's version 2 declares no migration from it"),
+        "{text}"
+    );
+
+    let e = Server::builder(misremembered::Game)
+        .config(config(dir.path()))
+        .start()
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("but this build's definition of version 1 does not match what was stored (field `hp` retyped: u32 → u64)"),
         "{text}"
     );
 

@@ -59,8 +59,14 @@ pub enum ProblemKind {
     /// The build has no type of that name (nor an alias of it).
     Removed,
     /// The build declares that version, but its layout differs: the type changed without
-    /// a new version. The changes, field by field.
-    Changed(Vec<String>),
+    /// a new version (when the version is the build's current one), or the definition
+    /// kept for an older version no longer matches what it stored.
+    Changed {
+        /// What changed, field by field.
+        changes: Vec<String>,
+        /// The build's version.
+        current: u32,
+    },
     /// The build's type is at a later version but declares no migration from this one.
     NoMigration {
         /// The build's version.
@@ -124,15 +130,22 @@ impl fmt::Display for Problem {
         } = self;
         let values = kind.values();
         let word = kind.type_word();
-        let (old, keep) = match kind {
-            Kind::Object => (
-                "PlayerV1",
-                format!("keep the old struct under another name with `#[managed(name = \"{name}\", version = {version})] struct PlayerV1 {{ ... }}`"),
+        let base = rust_name(name);
+        let old = format!("{base}V{version}");
+        let keep = match kind {
+            Kind::Object => format!(
+                "`#[managed(name = \"{name}\", version = {version})] struct {old} {{ ... }}`"
             ),
-            Kind::Task => (
-                "HealV1",
-                format!("keep the old arguments as a struct with `#[task(name = \"{name}\", version = {version})] struct HealV1 {{ ... }}`"),
-            ),
+            Kind::Task => {
+                format!("`#[task(name = \"{name}\", version = {version})] struct {old} {{ ... }}`")
+            }
+        };
+        let detail = |changes: &[String]| {
+            if changes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", changes_text(changes))
+            }
         };
         match what {
             ProblemKind::Removed => write!(
@@ -141,22 +154,29 @@ impl fmt::Display for Problem {
                  register it; or, if it was renamed, give the new type `aliases = [\"{name}\"]`; \
                  or, to delete them, declare `types.removed(\"{name}\")` in App::register"
             ),
-            ProblemKind::Changed(changes) => write!(
+            ProblemKind::Changed { changes, current } if current == version => write!(
                 f,
-                "{count} {values} of `{name}` are stored at version {version}, whose layout this build changed without a new version ({}): \
-                 {keep}, then give the new definition `version = {}, from = {old}` and implement `From<{old}>` for it",
-                changes_text(changes),
+                "{count} {values} of `{name}` are stored at version {version}, whose layout this build changed without a new version{}: \
+                 keep the old definition as {keep}, with its fields as they were (and any type inside it that changed, \
+                 kept as it was under another name), then give the new definition `version = {}, from = {old}` \
+                 and implement `From<{old}>` for `{base}`",
+                detail(changes),
                 version + 1
+            ),
+            ProblemKind::Changed { changes, current } => write!(
+                f,
+                "{count} {values} of `{name}` are stored at version {version}, but this build's definition of version {version} \
+                 does not match what was stored{}: the definition kept for version {version} must be exactly as it was \
+                 when version {version} was current (its version {current} is the current one); if a type inside it changed \
+                 since, keep that type's old definition under another name for the old versions",
+                detail(changes)
             ),
             ProblemKind::NoMigration { current, changes } => write!(
                 f,
                 "{count} {values} of `{name}` are stored at version {version}, but this build's version {current} declares no migration from it{}: \
-                 {keep}, and chain the versions up to {current} with `from = ...`, implementing `From` for each step",
-                if changes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", changes_text(changes))
-                }
+                 keep version {version}'s definition as {keep}, and chain the versions up to {current} with `from = ...`, \
+                 implementing `From` for each step",
+                detail(changes)
             ),
             ProblemKind::RenamedByNewer { earlier } => write!(
                 f,
@@ -172,10 +192,46 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The Rust name a definition of the type named `name` likely has: the last segment of
+/// the stable name in UpperCamelCase (`quest.Player` → `Player`, `bank::transfer_funds` →
+/// `TransferFunds`), for the names the advice suggests.
+fn rust_name(name: &str) -> String {
+    let last = name.rsplit(['.', ':', '/']).next().unwrap_or(name);
+    let camel: String = last
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    if camel.is_empty() {
+        "Old".to_owned()
+    } else {
+        camel
+    }
+}
+
 fn changes_text(changes: &[String]) -> String {
     if changes.is_empty() {
         "the layout changed".to_owned()
     } else {
         changes.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rust_name;
+
+    #[test]
+    fn advice_names_the_type_as_its_code_does() {
+        assert_eq!(rust_name("quest.Player"), "Player");
+        assert_eq!(rust_name("quest.heal"), "Heal");
+        assert_eq!(rust_name("my_game::bank::transfer_funds"), "TransferFunds");
+        assert_eq!(rust_name("x."), "Old");
     }
 }

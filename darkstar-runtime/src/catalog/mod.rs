@@ -200,10 +200,10 @@ pub(crate) fn open(
                 Some(built) => {
                     if let Some(r) = recorded {
                         if r.fingerprint != built.fingerprint {
-                            problems.push(problem(ProblemKind::Changed(diff::describe(
-                                &r.fields,
-                                built.fields,
-                            ))));
+                            problems.push(problem(ProblemKind::Changed {
+                                changes: diff::describe(&r.fields, built.fields),
+                                current: d.ty.version,
+                            }));
                             continue;
                         }
                     }
