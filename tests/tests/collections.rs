@@ -2,7 +2,8 @@
 //! random operations run as tasks, trees that split and merge, inserts into different
 //! leaves from both cores without a conflict, a queue's producers and consumers on
 //! different cores without a conflict, every object removed with the collection, and a
-//! handle of the wrong types refused.
+//! handle of the wrong types refused; values larger than a node, array keys, queue
+//! cursors across tasks and queues.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
@@ -317,7 +318,8 @@ impl App for Collections {
             .task::<Destroy>()
             .task::<MakeRegistry>()
             .task::<Join>()
-            .task::<MakeLanes>();
+            .task::<MakeLanes>()
+            .task::<ArrayKeys>();
     }
 }
 
@@ -360,8 +362,9 @@ fn numbers_named(server: &Server, name: &str) -> ManagedMap<u64, u64> {
 }
 
 fn value() -> impl Strategy<Value = String> {
-    // Up to 40 bytes: a few fill a 96-byte node before four do.
-    "[a-z]{0,40}"
+    // Mostly up to 40 bytes: a few fill a 96-byte node before four do. Now and then one
+    // larger than a whole node, which must get a node of its own.
+    prop_oneof![9 => "[a-z]{0,40}", 1 => "[a-z]{100,160}"]
 }
 
 fn map_op() -> impl Strategy<Value = Op> {
@@ -1162,5 +1165,215 @@ fn handles_are_fields_and_task_arguments() {
         .query(|ctx| ctx.get(registry)?.players.get().get(ctx, "ann"))
         .unwrap();
     assert_eq!(ann, Some(1));
+    server.shutdown().unwrap();
+}
+
+/// A string of `n` copies of `c`.
+fn long(c: char, n: usize) -> String {
+    std::iter::repeat_n(c, n).collect()
+}
+
+#[test]
+fn values_larger_than_a_node_and_larger_replacements_keep_nodes_within_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    create_all(&server, "big", SMALL);
+    let map = map_named(&server, "big");
+    let list = server
+        .query(|ctx| ManagedList::<String>::lookup(ctx, "big.list"))
+        .unwrap();
+
+    // Small entries first, then, among them: values larger than the 96-byte budget,
+    // values replaced by larger ones (some larger than the budget, some that only make
+    // their leaf overflow), and replaced back by small ones.
+    let mut ops: Vec<Op> = (0..40u16)
+        .map(|k| Op::Insert(k * 2, format!("v{k}")))
+        .collect();
+    ops.push(Op::Insert(21, long('a', 300)));
+    ops.push(Op::Insert(20, long('b', 500)));
+    ops.push(Op::Insert(22, long('c', 60)));
+    ops.push(Op::Insert(24, long('d', 60)));
+    ops.extend((0..40u16).map(|k| Op::Insert(k * 2, long('e', 50 + usize::from(k) * 3))));
+    ops.extend(
+        (0..40u16)
+            .step_by(3)
+            .map(|k| Op::Insert(k * 2, "s".to_owned())),
+    );
+    ops.push(Op::Insert(79, long('f', 200)));
+    let mut model = BTreeMap::new();
+    for chunk in ops.chunks(5) {
+        let steps = chunk
+            .iter()
+            .map(|op| (op.clone(), model_map(&mut model, op)))
+            .collect();
+        server.submit(MapSteps { map, steps }).wait().unwrap();
+        // `check` fails on any node of several entries over the byte budget.
+        server.query(|ctx| map.check(ctx)).unwrap();
+    }
+    let (entries, shape) = server
+        .query(|ctx| Ok((map.range(ctx, None, 1000)?, map.check(ctx)?)))
+        .unwrap();
+    let expected: Vec<(u16, String)> = model.into_iter().collect();
+    assert_eq!(entries, expected);
+    assert_eq!(shape.entries, expected.len() as u64);
+
+    // The list likewise: `set` to larger items, and large items inserted among small.
+    let mut ops: Vec<Op> = (0..40).map(|i| Op::Push(format!("i{i}"))).collect();
+    ops.push(Op::Set(10, long('a', 300)));
+    ops.push(Op::Set(11, long('b', 60)));
+    ops.push(Op::Set(12, long('c', 60)));
+    ops.push(Op::InsertAt(5, long('d', 500)));
+    ops.extend((0..41u16).map(|i| Op::Set(i, long('e', 50 + usize::from(i) * 3))));
+    ops.extend((0..41u16).step_by(3).map(|i| Op::Set(i, "s".to_owned())));
+    ops.push(Op::RemoveAt(5));
+    let mut model = Vec::new();
+    for chunk in ops.chunks(5) {
+        let steps = chunk.iter().map(|op| model_list(&mut model, op)).collect();
+        server.submit(ListSteps { list, steps }).wait().unwrap();
+        server.query(|ctx| list.check(ctx)).unwrap();
+    }
+    let (items, shape) = server
+        .query(|ctx| Ok((list.slice(ctx, 0, 1000)?, list.check(ctx)?)))
+        .unwrap();
+    assert_eq!(items, model);
+    assert_eq!(shape.entries, model.len() as u64);
+    server.shutdown().unwrap();
+}
+
+/// Array keys are looked up by arrays (a slice does not compile: see `KeyRef`), byte
+/// vector keys by slices, and both keep their order.
+#[task(name = "test.array_keys")]
+fn array_keys(ctx: &mut Context) -> TaskResult {
+    let arrays = ManagedMap::<[u8; 4], u32>::create_with(ctx, SMALL)?;
+    let vecs = ManagedMap::<Vec<u8>, u32>::create_with(ctx, SMALL)?;
+    let keys: Vec<[u8; 4]> = (0..30u32).map(|i| (i * 7919 % 30).to_be_bytes()).collect();
+    for (i, k) in keys.iter().enumerate() {
+        arrays.insert(ctx, *k, i as u32)?;
+        vecs.insert(ctx, k.to_vec(), i as u32)?;
+    }
+    for (i, k) in keys.iter().enumerate() {
+        let want = Some(i as u32);
+        let got = (
+            arrays.get(ctx, k)?,
+            arrays.contains_key(ctx, k)?,
+            vecs.get(ctx, &k[..])?,
+            vecs.contains_key(ctx, &k[..])?,
+        );
+        if got != (want, true, want, true) {
+            return Err(TaskError::abort(format!("{k:?} gave {got:?}")));
+        }
+    }
+    let mut sorted = keys.clone();
+    sorted.sort();
+    let in_order: Vec<[u8; 4]> = arrays
+        .range(ctx, None, 100)?
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    let vec_order: Vec<Vec<u8>> = vecs
+        .range(ctx, None, 100)?
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    if in_order != sorted || vec_order != sorted.iter().map(|k| k.to_vec()).collect::<Vec<_>>() {
+        return Err(TaskError::abort(format!("out of order: {in_order:?}")));
+    }
+    let k = keys[3];
+    if arrays.remove(ctx, &k)? != Some(3) || vecs.remove(ctx, &k[..])? != Some(3) {
+        return Err(TaskError::abort("a removal missed"));
+    }
+    if arrays.get(ctx, &k)?.is_some() || vecs.get(ctx, &k[..])?.is_some() {
+        return Err(TaskError::abort("a removed key is still there"));
+    }
+    arrays.check(ctx)?;
+    vecs.check(ctx)?;
+    Ok(())
+}
+
+#[test]
+fn array_keys_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    server.submit(ArrayKeys {}).wait().unwrap();
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn queue_cursors_go_on_across_pops_and_belong_to_their_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    create_all(&server, "qa", SMALL);
+    create_all(&server, "qb", SMALL);
+    let [a, b] = ["qa", "qb"].map(|name| {
+        server
+            .query(|ctx| ManagedQueue::<String>::lookup(ctx, &format!("{name}.queue")))
+            .unwrap()
+    });
+    let item = |i: usize| format!("item {i}");
+    for queue in [a, b] {
+        let steps = (0..20)
+            .map(|i| (Op::Push(item(i)), Outcome::Done))
+            .collect();
+        server.submit(QueueSteps { queue, steps }).wait().unwrap();
+    }
+    let pop = |from: usize, n: usize| {
+        let steps = (from..from + n)
+            .map(|i| (Op::Pop, Outcome::Value(Some(item(i)))))
+            .collect();
+        server
+            .submit(QueueSteps { queue: a, steps })
+            .wait()
+            .unwrap();
+    };
+    let walk = |cursor: Option<QueueCursor>| server.query(|ctx| a.iter(ctx, cursor, 5)).unwrap();
+    let items = |r: std::ops::Range<usize>| r.map(item).collect::<Vec<_>>();
+
+    // Chunks of four items: the cursor goes on inside a chunk, across pops that leave
+    // its chunk in place, and from the head once its items have been popped.
+    let (first, cursor) = walk(None);
+    assert_eq!((first, cursor.position()), (items(0..5), 5));
+    pop(0, 3);
+    let (second, cursor) = walk(Some(cursor));
+    assert_eq!((second, cursor.position()), (items(5..10), 10));
+    pop(3, 6);
+    let (third, cursor) = walk(Some(cursor));
+    assert_eq!((third, cursor.position()), (items(10..15), 15));
+    pop(9, 8);
+    let (fourth, cursor) = walk(Some(cursor));
+    assert_eq!((fourth, cursor.position()), (items(17..20), 20));
+    let (rest, _) = walk(Some(cursor));
+    assert!(rest.is_empty());
+
+    // Another queue refuses the cursor rather than read the first one's items.
+    let err = server
+        .query(|ctx| b.iter(ctx, Some(cursor), 5))
+        .unwrap_err();
+    assert!(
+        matches!(&err, TaskError::Aborted { reason } if reason.contains("cursor")),
+        "{err}"
+    );
+    let (from_b, _) = server.query(|ctx| b.iter(ctx, None, 5)).unwrap();
+    assert_eq!(from_b, items(0..5));
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn clearing_nothing_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    create_all(&server, "e", SMALL);
+    let queue = server
+        .query(|ctx| ManagedQueue::<String>::lookup(ctx, "e.queue"))
+        .unwrap();
+    // A query refuses writes: clearing an empty queue, or clearing no chunks, must not
+    // open the head for writing.
+    assert!(server.query(|ctx| queue.clear(ctx, 0)).unwrap());
+    assert!(server.query(|ctx| queue.clear(ctx, 8)).unwrap());
+    let steps = vec![(Op::Push("one".into()), Outcome::Done)];
+    server.submit(QueueSteps { queue, steps }).wait().unwrap();
+    assert!(!server.query(|ctx| queue.clear(ctx, 0)).unwrap());
+    // Clearing what is there does write.
+    let err = server.query(|ctx| queue.clear(ctx, 1)).unwrap_err();
+    assert!(matches!(err, TaskError::Aborted { .. }), "{err}");
     server.shutdown().unwrap();
 }

@@ -160,6 +160,37 @@ pub(crate) fn cut_point(
     at.clamp(lo, hi)
 }
 
+/// Where to cut two siblings again after they were joined into `len` entries that do not
+/// fit in one node, or `None` to leave them as they were (so that neither they nor their
+/// parent are written): `orig` is where the left one used to end, `balanced` the even
+/// cut, `fits(at)` whether both parts of a cut at `at` stay within the limits, and
+/// `stands` whether the underfull one may stay as it is (it is not empty, nor an inner
+/// node of one child). The even cut is taken if it fits and moves something; otherwise
+/// the siblings stay as they are if they can, and if they cannot, one entry moves into
+/// the underfull one (`underfull_left` says which it is).
+pub(crate) fn recut(
+    len: usize,
+    orig: usize,
+    min: usize,
+    balanced: usize,
+    underfull_left: bool,
+    stands: bool,
+    fits: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    if balanced != orig && fits(balanced) {
+        return Some(balanced);
+    }
+    if stands {
+        return None;
+    }
+    let toward = if underfull_left { orig + 1 } else { orig - 1 };
+    if toward >= min && len - toward >= min && fits(toward) {
+        Some(toward)
+    } else {
+        Some(balanced)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

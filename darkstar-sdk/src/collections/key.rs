@@ -13,7 +13,7 @@
 //! | `bool` | one byte, 0 or 1 |
 //! | `char` | its code point as a big-endian `u32` |
 //! | `String`, `str`, `Vec<u8>`, `[u8]` | the bytes with each 0x00 written as 0x00 0xFF, then 0x00 0x00 |
-//! | `[u8; N]` | the N bytes |
+//! | `[u8; N]` | the N bytes (so an array key is looked up by an array, not a slice: see [`KeyRef`]) |
 //! | `Option<K>` | 0x00 for `None`, 0x01 then the key for `Some` |
 //! | `Ref<T>` | the object id as a big-endian `u64` |
 //! | `()` | nothing |
@@ -25,18 +25,44 @@
 
 use crate::reference::Ref;
 
-/// A key, or a borrowed form of one (`str` for `String`), that can be written in the
-/// order-preserving byte encoding of map keys.
+/// A key, or a borrowed form of one (`str` for `String`, see [`KeyRef`]), that can be
+/// written in the order-preserving byte encoding of map keys.
 ///
 /// Contract for an implementation: for any two values `a` and `b`, the encodings compare
 /// (as byte strings) as `a.cmp(&b)` does, and no encoding is a proper prefix of another
-/// one of the same type. A borrowed form must encode exactly as its owned type does.
+/// one of the same type. A borrowed form a key is looked up by ([`KeyRef`]) must encode
+/// exactly as its owned type does.
 /// Composing the encodings of the implementations below (as the tuple impls do) keeps both
 /// properties.
 pub trait EncodeKey {
     /// Appends the key's encoding to `out`.
     fn encode_key(&self, out: &mut Vec<u8>);
 }
+
+/// `K: KeyRef<Q>`: a `&Q` looks up a key of type `K` in a [`ManagedMap`](crate::ManagedMap)
+/// (`get`, `contains_key`, `remove`), because `Q` encodes exactly as `K` does.
+///
+/// It stands where `std`'s maps use `K: Borrow<Q>`, which would not do: `Borrow` promises
+/// equal `Eq`, `Ord` and `Hash`, not an equal encoding, and `[u8; N]: Borrow<[u8]>` holds
+/// although an array key is written raw and a slice escaped, so a lookup by slice would
+/// silently find nothing. The implementations are every key type by itself, `String` by
+/// `str` and `Vec<u8>` by `[u8]`; a game's own key type is looked up by itself.
+///
+/// ```compile_fail
+/// # use darkstar_sdk::prelude::*;
+/// fn by_slice(ctx: &Context, map: ManagedMap<[u8; 4], u32>) -> Result<Option<u32>, TaskError> {
+///     // An array key is looked up by an array, not a slice.
+///     map.get(ctx, &b"abcd"[..])
+/// }
+/// ```
+///
+/// Contract for an implementation: for every `k: K`, the `Q` it stands for encodes to the
+/// same bytes as `k`.
+pub trait KeyRef<Q: EncodeKey + ?Sized> {}
+
+impl<K: MapKey> KeyRef<K> for K {}
+impl KeyRef<str> for String {}
+impl KeyRef<[u8]> for Vec<u8> {}
 
 /// A key type of a [`ManagedMap`](crate::ManagedMap): encoded in byte order (see
 /// [`EncodeKey`]) and read back from its encoding.

@@ -12,7 +12,9 @@
 //!   parent). Tasks touching keys in different leaves do not conflict.
 //! - [`ManagedList<T>`]: an indexed list, a B+tree whose inner nodes count the items
 //!   below each child. Positions shift on insert and removal, so those write the path
-//!   from the root; `set` and `get` touch one leaf.
+//!   from the root; `set` writes one leaf. Every operation reads the root's counts, so an
+//!   insert or a removal conflicts with every other operation on the list, `get` and
+//!   `set` included.
 //! - [`ManagedQueue<T>`]: a FIFO queue of chunks. `push_back` writes the tail chunk and the
 //!   tail's counter, `pop_front` the head's counter (and removes a chunk once it is used
 //!   up), so producers and consumers do not conflict while the queue holds more than a
@@ -38,7 +40,7 @@ use crate::layout::Layout;
 use rkyv::util::AlignedVec;
 
 pub use fanout::Fanout;
-pub use key::{EncodeKey, MapKey};
+pub use key::{EncodeKey, KeyRef, MapKey};
 pub use list::{ArchivedManagedList, ManagedList};
 pub use map::{ArchivedManagedMap, ManagedMap};
 pub use queue::{ArchivedManagedQueue, ArchivedQueueCursor, ManagedQueue, QueueCursor};

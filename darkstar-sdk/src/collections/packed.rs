@@ -152,6 +152,11 @@ impl ArchivedPacked {
         self.ends.len()
     }
 
+    /// The bytes of all the strings.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()

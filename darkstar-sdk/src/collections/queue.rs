@@ -86,7 +86,8 @@ pub(crate) struct QueueChunk {
 }
 
 /// Where a walk of a queue ([`ManagedQueue::iter`]) stopped: the next item to read.
-/// Storable and passable to a task, to go on from there in a later one.
+/// Storable and passable to a task, to go on from there in a later one. It belongs to the
+/// queue that returned it: another queue refuses it.
 #[derive(
     Clone,
     Copy,
@@ -100,6 +101,8 @@ pub(crate) struct QueueChunk {
 )]
 #[rkyv(crate = rkyv, derive(Debug))]
 pub struct QueueCursor {
+    /// The header of the queue it walks.
+    queue: u64,
     chunk: u64,
     position: u64,
 }
@@ -310,7 +313,8 @@ impl<T: Persist + Layout> ManagedQueue<T> {
     /// Up to `limit` items in order, without removing them, starting at `from` (the
     /// cursor a previous piece returned) or, for `None` or a cursor whose items have been
     /// popped since, at the first item. Returns the items and the cursor to go on from; a
-    /// piece shorter than `limit` reached the end. Reads the chunks it spans.
+    /// piece shorter than `limit` reached the end. Reads the chunks it spans. Fails with
+    /// [`TaskError::Aborted`] if `from` is a cursor of another queue.
     pub fn iter(
         self,
         ctx: &Context<'_>,
@@ -320,10 +324,17 @@ impl<T: Persist + Layout> ManagedQueue<T> {
         let ends = self.open(ctx)?;
         let head = ctx.get(ends.head)?;
         let mut at = QueueCursor {
+            queue: self.id,
             chunk: head.chunk(),
             position: head.popped(),
         };
         if let Some(from) = from {
+            if from.queue != self.id {
+                return Err(TaskError::abort(format!(
+                    "a cursor of queue {} was passed to queue {}: a cursor goes on only in the queue that returned it",
+                    from.queue, self.id
+                )));
+            }
             // The cursor's chunk may have been used up and removed: start at the head.
             if from.position > at.position && ctx.try_get(chunk(from.chunk))?.is_some() {
                 at = from;
@@ -350,10 +361,19 @@ impl<T: Persist + Layout> ManagedQueue<T> {
     }
 
     /// Removes the items of up to `max_chunks` chunks from the front, and the chunks;
-    /// returns whether the queue is now empty. For a long queue, a task can clear it
+    /// returns whether the queue is now empty. Writes nothing if there is nothing to
+    /// remove (an empty queue, or `max_chunks` of 0). For a long queue, a task can clear it
     /// piece by piece, scheduling itself again while this returns `false`.
     pub fn clear(self, ctx: &Context<'_>, max_chunks: usize) -> Result<bool, TaskError> {
         let ends = self.open(ctx)?;
+        // Read first: with nothing to remove, the head is not written (a pop running
+        // meanwhile does not conflict).
+        let view = ctx.get(ends.head)?;
+        let first = ctx.get(chunk(view.chunk()))?;
+        let empty = view.offset() as usize >= first.items.len() && first.next() == 0;
+        if empty || max_chunks == 0 {
+            return Ok(empty);
+        }
         let mut head = ctx.get_mut(ends.head)?;
         for _ in 0..max_chunks {
             let c = ctx.get(chunk(head.chunk))?;

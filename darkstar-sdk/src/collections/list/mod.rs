@@ -28,11 +28,14 @@ pub(crate) fn register(types: &mut Types) {
 /// under each child.
 ///
 /// [`get`](Self::get) and [`set`](Self::set) read one node per level and write (for `set`)
-/// one leaf, so tasks setting items in different leaves do not conflict. An
-/// [`insert`](Self::insert) or a [`remove`](Self::remove), `push_back` and `pop_back`
+/// one leaf, so tasks setting items in different leaves do not conflict with each other.
+/// An [`insert`](Self::insert) or a [`remove`](Self::remove), `push_back` and `pop_back`
 /// included, shifts every later position, and writes the counts on the path from the root
 /// to its leaf: such tasks conflict with each other (as they must, since each changes
 /// every later item's position), but each writes a few small objects, not the whole list.
+/// Every operation reads the root, whose counts find a position, so an insert or a
+/// removal also conflicts with every `get`, `set`, `len` and `slice` running meanwhile,
+/// unlike a map's lookups, which conflict only with changes to their own leaf.
 /// [`len`](Self::len) reads the root only.
 ///
 /// The handle is a `Copy` value naming the list's header object, like
@@ -137,7 +140,8 @@ impl<T: Persist + Layout> ManagedList<T> {
     }
 
     /// Replaces the item at `index`, returning the old one; fails with
-    /// [`TaskError::OutOfBounds`] past the end. Writes the leaf only.
+    /// [`TaskError::OutOfBounds`] past the end. Writes the leaf only, unless a larger item
+    /// makes it overflow: then the leaf splits, which writes its parent too.
     pub fn set(self, ctx: &Context<'_>, index: u64, value: T) -> Result<T, TaskError> {
         let tree = self.open(ctx)?;
         let len = tree.len(ctx)?;
@@ -145,9 +149,15 @@ impl<T: Persist + Layout> ManagedList<T> {
             return Err(TaskError::OutOfBounds { index, len });
         }
         let value = encode_value(&value)?;
-        let (id, _, i) = tree.find(ctx, index, false, &mut Vec::new())?;
-        let old = ctx.get_mut(node(id))?.items.replace(i, &value);
-        decode_value(&old, id)
+        let mut path = Vec::new();
+        let (id, _, i) = tree.find(ctx, index, false, &mut path)?;
+        let mut leaf = ctx.get_mut(node(id))?;
+        let old = decode_value(&leaf.items.replace(i, &value), id)?;
+        if leaf.overflows(&tree.fanout) {
+            // A larger item can make the leaf overflow as much as a new one does.
+            tree.grew(ctx, path, leaf, false)?;
+        }
+        Ok(old)
     }
 
     /// Inserts `value` at `index`, shifting the items from there on one place up; fails
@@ -201,6 +211,12 @@ impl<T: Persist + Layout> ManagedList<T> {
     /// Up to `limit` items from position `start` on (none if `start` is past the end). To
     /// walk a long list across tasks, start the next piece at `start` plus the length of
     /// this one. Reads the leaves the piece spans and the nodes above them.
+    ///
+    /// Such a cursor is a position, not an item: an item inserted before it between two
+    /// pieces shifts the rest up, and the next piece repeats an item; an item removed
+    /// before it makes the next piece skip one. (A map's key cursor,
+    /// [`ManagedMap::range`](crate::ManagedMap::range), has no such problem.) A walk that
+    /// must meet each item exactly once runs in one task.
     pub fn slice(self, ctx: &Context<'_>, start: u64, limit: usize) -> Result<Vec<T>, TaskError> {
         let tree = self.open(ctx)?;
         let mut out = Vec::new();

@@ -40,7 +40,7 @@ impl ArchivedListHeader {
 /// `items` is empty. The list is the leaves' items from left to right; every leaf is at the
 /// same depth.
 #[crate::managed(name = "darkstar.ListNode")]
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ListNode {
     /// A leaf's items.
     pub(crate) items: Packed,
@@ -120,20 +120,71 @@ impl ListNode {
         }
     }
 
+    /// The fewest items or children a part of a split keeps: an inner node keeps two
+    /// children on each side.
+    pub(crate) fn min_part(&self) -> usize {
+        if self.is_leaf() {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// Where [`split`](Self::split) would cut the node.
+    pub(crate) fn cut_point(&self, fanout: &Fanout, cut: Cut) -> usize {
+        let (sizes, max): (Vec<usize>, u32) = if self.is_leaf() {
+            let sizes = self.items.iter().map(|i| i.len() + OFFSET).collect();
+            (sizes, fanout.leaf)
+        } else {
+            (vec![CHILD; self.children.len()], fanout.inner)
+        };
+        cut_point(
+            &sizes,
+            self.min_part(),
+            max as usize,
+            fanout.bytes as usize,
+            cut,
+        )
+    }
+
     /// Cuts the node in two: it keeps the left part and returns the right one.
     pub(crate) fn split(&mut self, fanout: &Fanout, cut: Cut) -> ListNode {
+        let at = self.cut_point(fanout, cut);
+        self.split_at(at)
+    }
+
+    /// Cuts the node before item or child `at` (`0 < at < len`).
+    pub(crate) fn split_at(&mut self, at: usize) -> ListNode {
         if self.is_leaf() {
-            let sizes: Vec<usize> = self.items.iter().map(|i| i.len() + OFFSET).collect();
-            let at = cut_point(&sizes, 1, fanout.leaf as usize, fanout.bytes as usize, cut);
             ListNode {
                 items: self.items.split_off(at),
                 ..ListNode::default()
             }
         } else {
-            let sizes = vec![CHILD; self.children.len()];
-            let at = cut_point(&sizes, 2, fanout.inner as usize, fanout.bytes as usize, cut);
             ListNode::inner(self.children.split_off(at), self.counts.split_off(at))
         }
+    }
+
+    /// Cuts an overflowing node into as many parts as it takes for none to overflow: it
+    /// keeps the first and returns the others in order. `cut` is how the first cut is
+    /// made; the parts are cut evenly after that.
+    pub(crate) fn split_all(&mut self, fanout: &Fanout, cut: Cut) -> Vec<ListNode> {
+        let mut rights = Vec::new();
+        let mut cut = cut;
+        while self.overflows(fanout) {
+            rights.insert(0, self.split(fanout, cut));
+            cut = Cut::Balanced;
+        }
+        let mut i = 0;
+        while i < rights.len() {
+            if rights[i].overflows(fanout) {
+                let more = rights[i].split(fanout, Cut::Balanced);
+                rights.insert(i + 1, more);
+            } else {
+                i += 1;
+            }
+        }
+        rights
     }
 
     /// Appends `right`, the next sibling, to this node.
@@ -178,5 +229,15 @@ impl ArchivedListNode {
     /// Child `i`'s id.
     pub(crate) fn child(&self, i: usize) -> u64 {
         self.children[i].to_native()
+    }
+
+    /// Whether the node is over its fanout's limits, as [`ListNode::overflows`].
+    pub(crate) fn overflows(&self, fanout: &Fanout) -> bool {
+        let bytes = self.items.byte_len() + OFFSET * self.items.len() + CHILD * self.children.len();
+        if self.is_leaf() {
+            fanout.leaf_overflows(self.items.len(), bytes)
+        } else {
+            fanout.inner_overflows(self.children.len(), bytes)
+        }
     }
 }

@@ -2,9 +2,9 @@
 //! the counts right and the tree balanced.
 //!
 //! Every inner node counts the items under each child, so an insert or a removal writes
-//! its leaf and every node above it; `set` writes only the leaf.
+//! its leaf and every node above it; `set` writes only the leaf (unless it splits).
 
-use crate::collections::fanout::{Cut, Fanout};
+use crate::collections::fanout::{recut, Cut, Fanout};
 use crate::collections::path::{on_right_edge, Step};
 use crate::collections::{corrupt, Shape, MAX_DEPTH};
 use crate::context::Context;
@@ -18,6 +18,13 @@ use super::node::ListNode;
 /// A reference to node `id`.
 pub(super) fn node(id: u64) -> Ref<ListNode> {
     Ref::from_id(id)
+}
+
+/// Node `id`, read and deserialized, without opening it for writing.
+fn owned(ctx: &Context<'_>, id: u64) -> Result<ListNode, TaskError> {
+    let n = ctx.get(node(id))?;
+    rkyv::deserialize::<ListNode, rkyv::rancor::Error>(n.archived())
+        .map_err(|e| corrupt(id, e.to_string()))
 }
 
 /// An open list: its root and fanout, read from the header.
@@ -94,10 +101,12 @@ impl Tree {
         Ok(None)
     }
 
-    /// After `n`, at the end of `path`, gained an item: splits it if it overflows, and up
-    /// the path updates each parent's count of the child below (and links in the new half
-    /// of a split child, splitting the parent in turn if needed). A root that splits moves
-    /// its halves down a level. `appended` says the item went to the end of the list.
+    /// After `n`, at the end of `path`, gained an item or a larger one: splits it into as
+    /// many parts as it takes if it overflows, and up the path updates each parent's count
+    /// of the child below (and links in the new parts of a split child, splitting the
+    /// parent in turn if needed), stopping at a parent whose count and children are
+    /// unchanged. A root that splits moves its parts down a level. `appended` says the item
+    /// went to the end of the list.
     pub(super) fn grew<'t>(
         &self,
         ctx: &Context<'t>,
@@ -112,36 +121,54 @@ impl Tree {
                 Cut::Balanced
             }
         };
-        let mut right = n
-            .overflows(&self.fanout)
-            .then(|| n.split(&self.fanout, cut(&path)));
+        let mut rights = if n.overflows(&self.fanout) {
+            n.split_all(&self.fanout, cut(&path))
+        } else {
+            Vec::new()
+        };
         loop {
             let Some(step) = path.pop() else {
-                if let Some(right) = right {
-                    debug_assert_eq!(n.reference().id(), self.root);
-                    let left = std::mem::take(&mut *n);
-                    let counts = vec![left.total(), right.total()];
-                    let children = vec![ctx.create(left)?.id(), ctx.create(right)?.id()];
-                    *n = ListNode::inner(children, counts);
+                if rights.is_empty() {
+                    return Ok(());
                 }
-                return Ok(());
+                debug_assert_eq!(n.reference().id(), self.root);
+                let left = std::mem::take(&mut *n);
+                let mut counts = vec![left.total()];
+                let mut children = vec![ctx.create(left)?.id()];
+                for right in rights.drain(..) {
+                    counts.push(right.total());
+                    children.push(ctx.create(right)?.id());
+                }
+                *n = ListNode::inner(children, counts);
+                if n.overflows(&self.fanout) {
+                    // Too many parts for one root: another level.
+                    rights = n.split_all(&self.fanout, Cut::Balanced);
+                }
+                continue;
             };
             let count = n.total();
-            let new_child = match right.take() {
-                Some(r) => {
-                    let total = r.total();
-                    Some((ctx.create(r)?.id(), total))
-                }
-                None => None,
-            };
+            let mut linked = Vec::with_capacity(rights.len());
+            for right in rights.drain(..) {
+                let total = right.total();
+                linked.push((ctx.create(right)?.id(), total));
+            }
             drop(n);
+            if linked.is_empty() {
+                let parent = ctx.get(node(step.node))?;
+                if parent.counts.get(step.child).map(|c| c.to_native()) == Some(count) {
+                    // A replaced item: the counts above are unchanged.
+                    return Ok(());
+                }
+            }
             let mut parent = ctx.get_mut(node(step.node))?;
             parent.counts[step.child] = count;
-            if let Some((id, total)) = new_child {
-                parent.children.insert(step.child + 1, id);
-                parent.counts.insert(step.child + 1, total);
+            if !linked.is_empty() {
+                for (k, (id, total)) in linked.into_iter().enumerate() {
+                    parent.children.insert(step.child + 1 + k, id);
+                    parent.counts.insert(step.child + 1 + k, total);
+                }
                 if parent.overflows(&self.fanout) {
-                    right = Some(parent.split(&self.fanout, cut(&path)));
+                    rights = parent.split_all(&self.fanout, cut(&path));
                 }
             }
             n = parent;
@@ -150,7 +177,8 @@ impl Tree {
 
     /// After `n`, at the end of `path`, lost an item: up the path updates each parent's
     /// count of the child below, merging an underfull child with a sibling (or sharing the
-    /// sibling's items out evenly if the two would not fit in one node). A root left with
+    /// sibling's items out evenly if the two would not fit in one node, unless that would
+    /// move nothing or overflow a part: then the sibling is not written). A root left with
     /// one child takes that child's place.
     pub(super) fn shrank<'t>(
         &self,
@@ -172,30 +200,70 @@ impl Tree {
                 n = parent;
                 continue;
             }
-            let (l, r) = if step.last {
-                (step.child - 1, step.child)
-            } else {
+            let n_left = !step.last;
+            let (l, r) = if n_left {
                 (step.child, step.child + 1)
-            };
-            let sibling =
-                ctx.get_mut(node(parent.children[if l == step.child { r } else { l }]))?;
-            let (mut left, mut right) = if l == step.child {
-                (n, sibling)
             } else {
-                (sibling, n)
+                (step.child - 1, step.child)
             };
-            left.join(std::mem::take(&mut *right));
-            if left.fits(&self.fanout) {
-                let gone = right.reference();
-                drop(right);
-                ctx.remove(gone)?;
+            let sibling_id = parent.children[if n_left { r } else { l }];
+            let sibling = owned(ctx, sibling_id)?;
+            // The two joined, in a copy: the sibling is written only if it changes.
+            let (mut joined, right) = if n_left {
+                (n.clone(), sibling)
+            } else {
+                (sibling, n.clone())
+            };
+            let orig = joined.len();
+            joined.join(right);
+            if joined.fits(&self.fanout) {
+                parent.counts[l] = joined.total();
                 parent.children.remove(r);
                 parent.counts.remove(r);
-                parent.counts[l] = left.total();
-            } else {
-                *right = left.split(&self.fanout, Cut::Balanced);
-                parent.counts[l] = left.total();
-                parent.counts[r] = right.total();
+                if n_left {
+                    *n = joined;
+                    drop(n);
+                    ctx.remove(node(sibling_id))?;
+                } else {
+                    let gone = n.reference();
+                    drop(n);
+                    ctx.remove(gone)?;
+                    *ctx.get_mut(node(sibling_id))? = joined;
+                }
+                n = parent;
+                continue;
+            }
+            let stands = n.len() >= n.min_part();
+            let at = recut(
+                joined.len(),
+                orig,
+                joined.min_part(),
+                joined.cut_point(&self.fanout, Cut::Balanced),
+                n_left,
+                stands,
+                |at| {
+                    let mut left = joined.clone();
+                    let right = left.split_at(at);
+                    !left.overflows(&self.fanout) && !right.overflows(&self.fanout)
+                },
+            );
+            match at {
+                None => {
+                    parent.counts[step.child] = n.total();
+                    drop(n);
+                }
+                Some(at) => {
+                    let rest = joined.split_at(at);
+                    parent.counts[l] = joined.total();
+                    parent.counts[r] = rest.total();
+                    let (mut left, mut right) = if n_left {
+                        (n, ctx.get_mut(node(sibling_id))?)
+                    } else {
+                        (ctx.get_mut(node(sibling_id))?, n)
+                    };
+                    *left = joined;
+                    *right = rest;
+                }
             }
             n = parent;
         }
@@ -241,6 +309,12 @@ impl Tree {
                 if items > self.fanout.leaf as usize || (items == 0 && id != self.root) {
                     return Err(corrupt(id, "a list leaf has too many items or none"));
                 }
+                if n.overflows(&self.fanout) {
+                    return Err(corrupt(
+                        id,
+                        "a list leaf of several items is over its fanout's byte limit",
+                    ));
+                }
                 shape.leaves += 1;
                 if *leaf_depth.get_or_insert(depth) != depth {
                     return Err(corrupt(id, "the list's leaves are not all at one depth"));
@@ -259,6 +333,12 @@ impl Tree {
                 return Err(corrupt(
                     id,
                     "a list inner node has too many children or too few",
+                ));
+            }
+            if n.overflows(&self.fanout) {
+                return Err(corrupt(
+                    id,
+                    "a list inner node is over its fanout's byte limit",
                 ));
             }
             for i in 0..children {

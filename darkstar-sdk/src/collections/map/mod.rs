@@ -3,14 +3,13 @@
 mod node;
 mod tree;
 
-use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use crate::app::Types;
 use crate::collections::fanout::Cut;
-use crate::collections::key::{decode_whole, encoded, EncodeKey, MapKey};
+use crate::collections::key::{decode_whole, encoded, EncodeKey, KeyRef, MapKey};
 use crate::collections::{corrupt, decode_value, encode_value, Asked, Fanout, Shape};
 use crate::context::Context;
 use crate::error::TaskError;
@@ -144,10 +143,12 @@ impl<K: MapKey + Layout, V: Persist + Layout> ManagedMap<K, V> {
         })
     }
 
-    /// The value of `key`, or `None`. Reads one node per level.
+    /// The value of `key`, or `None`. Reads one node per level. `key` is a `&K` or a
+    /// borrowed form of one that encodes as it does (`&str` for a `String` key: see
+    /// [`KeyRef`](crate::collections::KeyRef)).
     pub fn get<Q>(self, ctx: &Context<'_>, key: &Q) -> Result<Option<V>, TaskError>
     where
-        K: Borrow<Q>,
+        K: KeyRef<Q>,
         Q: EncodeKey + ?Sized,
     {
         let tree = self.open(ctx)?;
@@ -162,7 +163,7 @@ impl<K: MapKey + Layout, V: Persist + Layout> ManagedMap<K, V> {
     /// Whether the map holds `key`. Reads one node per level, and decodes no value.
     pub fn contains_key<Q>(self, ctx: &Context<'_>, key: &Q) -> Result<bool, TaskError>
     where
-        K: Borrow<Q>,
+        K: KeyRef<Q>,
         Q: EncodeKey + ?Sized,
     {
         let tree = self.open(ctx)?;
@@ -172,8 +173,8 @@ impl<K: MapKey + Layout, V: Persist + Layout> ManagedMap<K, V> {
     }
 
     /// Inserts `value` under `key`, returning the value it replaces. Reads one node per
-    /// level and writes the leaf; if the leaf overflows, it splits, which writes its parent
-    /// too (and so on up, rarely).
+    /// level and writes the leaf; if the leaf overflows (a new entry, or a value replaced
+    /// by a larger one), it splits, which writes its parent too (and so on up, rarely).
     pub fn insert(self, ctx: &Context<'_>, key: K, value: V) -> Result<Option<V>, TaskError> {
         let tree = self.open(ctx)?;
         let key = encoded(&key);
@@ -182,26 +183,28 @@ impl<K: MapKey + Layout, V: Persist + Layout> ManagedMap<K, V> {
         let (id, view) = tree.find_leaf(ctx, &key, &mut path)?;
         let found = view.keys.search(&key);
         let mut leaf = ctx.get_mut(node(id))?;
-        let at = match found {
+        let (old, cut) = match found {
             Ok(i) => {
-                let old = leaf.values.replace(i, &value);
-                return decode_value(&old, id).map(Some);
+                // A larger value can make the leaf overflow as much as a new entry does.
+                let old = decode_value(&leaf.values.replace(i, &value), id)?;
+                (Some(old), Cut::Balanced)
             }
-            Err(i) => i,
+            Err(at) => {
+                leaf.keys.insert(at, &key);
+                leaf.values.insert(at, &value);
+                let cut = if at + 1 == leaf.len() && on_right_edge(&path) {
+                    Cut::FillLeft
+                } else {
+                    Cut::Balanced
+                };
+                (None, cut)
+            }
         };
-        leaf.keys.insert(at, &key);
-        leaf.values.insert(at, &value);
-        if !leaf.overflows(&tree.fanout) {
-            return Ok(None);
+        if leaf.overflows(&tree.fanout) {
+            let rights = leaf.split_all(&tree.fanout, cut);
+            tree.grow(ctx, path, leaf, rights)?;
         }
-        let cut = if at + 1 == leaf.len() && on_right_edge(&path) {
-            Cut::FillLeft
-        } else {
-            Cut::Balanced
-        };
-        let (sep, right) = leaf.split(&tree.fanout, cut);
-        tree.grow(ctx, path, leaf, sep, right)?;
-        Ok(None)
+        Ok(old)
     }
 
     /// Removes `key`, returning its value, or `None` (writing nothing) if it was not
@@ -209,7 +212,7 @@ impl<K: MapKey + Layout, V: Persist + Layout> ManagedMap<K, V> {
     /// takes some of its entries, which writes the sibling and the parent too.
     pub fn remove<Q>(self, ctx: &Context<'_>, key: &Q) -> Result<Option<V>, TaskError>
     where
-        K: Borrow<Q>,
+        K: KeyRef<Q>,
         Q: EncodeKey + ?Sized,
     {
         let tree = self.open(ctx)?;

@@ -45,7 +45,7 @@ impl ArchivedMapHeader {
 /// `children.len() - 1` separator keys in `keys`, sorted; `values` is empty. Child `i`
 /// holds the keys `k` with `keys[i - 1] <= k < keys[i]`. Every leaf is at the same depth.
 #[crate::managed(name = "darkstar.MapNode")]
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct MapNode {
     /// A leaf's keys, or an inner node's separators.
     pub(crate) keys: Packed,
@@ -146,16 +146,41 @@ impl MapNode {
         }
     }
 
+    /// The fewest entries or children a part of a split keeps: an inner node keeps two
+    /// children on each side, so none is left with one.
+    pub(crate) fn min_part(&self) -> usize {
+        if self.is_leaf() {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// Where [`split`](Self::split) would cut the node.
+    pub(crate) fn cut_point(&self, fanout: &Fanout, cut: Cut) -> usize {
+        let max = if self.is_leaf() {
+            fanout.leaf
+        } else {
+            fanout.inner
+        };
+        cut_point(
+            &self.sizes(),
+            self.min_part(),
+            max as usize,
+            fanout.bytes as usize,
+            cut,
+        )
+    }
+
     /// Cuts the node in two: it keeps the left part and returns the separator between the
     /// parts (every key on the right is at least the separator) and the right part.
     pub(crate) fn split(&mut self, fanout: &Fanout, cut: Cut) -> (Vec<u8>, MapNode) {
-        // An inner node keeps two children on each side, so none is left with one.
-        let (min, max) = if self.is_leaf() {
-            (1, fanout.leaf)
-        } else {
-            (2, fanout.inner)
-        };
-        let at = cut_point(&self.sizes(), min, max as usize, fanout.bytes as usize, cut);
+        let at = self.cut_point(fanout, cut);
+        self.split_at(at)
+    }
+
+    /// Cuts the node before entry or child `at` (`0 < at < len`), as [`split`](Self::split).
+    pub(crate) fn split_at(&mut self, at: usize) -> (Vec<u8>, MapNode) {
         if self.is_leaf() {
             let keys = self.keys.split_off(at);
             let values = self.values.split_off(at);
@@ -173,6 +198,29 @@ impl MapNode {
             let sep = keys.remove(0);
             (sep, MapNode::inner(keys, children))
         }
+    }
+
+    /// Cuts an overflowing node into as many parts as it takes for none to overflow (two,
+    /// usually; three when a large entry lands among others): it keeps the first part and
+    /// returns the others in order, each with the separator before it. `cut` is how the
+    /// first cut is made; the parts are cut evenly after that.
+    pub(crate) fn split_all(&mut self, fanout: &Fanout, cut: Cut) -> Vec<(Vec<u8>, MapNode)> {
+        let mut rights = Vec::new();
+        let mut cut = cut;
+        while self.overflows(fanout) {
+            rights.insert(0, self.split(fanout, cut));
+            cut = Cut::Balanced;
+        }
+        let mut i = 0;
+        while i < rights.len() {
+            if rights[i].1.overflows(fanout) {
+                let more = rights[i].1.split(fanout, Cut::Balanced);
+                rights.insert(i + 1, more);
+            } else {
+                i += 1;
+            }
+        }
+        rights
     }
 
     /// Appends `right`, the next sibling, to this node; `sep` is the separator between
@@ -208,6 +256,32 @@ impl ArchivedMapNode {
     /// Child `i`'s id.
     pub(crate) fn child(&self, i: usize) -> u64 {
         self.children[i].to_native()
+    }
+
+    /// A leaf's entries or an inner node's children.
+    pub(crate) fn len(&self) -> usize {
+        if self.is_leaf() {
+            self.keys.len()
+        } else {
+            self.children.len()
+        }
+    }
+
+    /// The bytes the fanout's `bytes` limit counts, as [`MapNode::bytes`].
+    pub(crate) fn bytes(&self) -> usize {
+        self.keys.byte_len()
+            + self.values.byte_len()
+            + OFFSET * (self.keys.len() + self.values.len())
+            + ID * self.children.len()
+    }
+
+    /// Whether the node is over its fanout's limits, as [`MapNode::overflows`].
+    pub(crate) fn overflows(&self, fanout: &Fanout) -> bool {
+        if self.is_leaf() {
+            fanout.leaf_overflows(self.len(), self.bytes())
+        } else {
+            fanout.inner_overflows(self.len(), self.bytes())
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! nodes are read, not written, on the way down, so tasks changing different leaves do not
 //! conflict.
 
-use crate::collections::fanout::{Cut, Fanout};
+use crate::collections::fanout::{recut, Cut, Fanout};
 use crate::collections::packed::Packed;
 use crate::collections::path::{on_right_edge, Step};
 use crate::collections::{corrupt, Shape, MAX_DEPTH};
@@ -21,6 +21,13 @@ use super::node::MapNode;
 /// A reference to node `id`.
 pub(super) fn node(id: u64) -> Ref<MapNode> {
     Ref::from_id(id)
+}
+
+/// Node `id`, read and deserialized, without opening it for writing.
+fn owned(ctx: &Context<'_>, id: u64) -> Result<MapNode, TaskError> {
+    let n = ctx.get(node(id))?;
+    rkyv::deserialize::<MapNode, rkyv::rancor::Error>(n.archived())
+        .map_err(|e| corrupt(id, e.to_string()))
 }
 
 /// An open map: its root and fanout, read from the header.
@@ -99,33 +106,45 @@ impl Tree {
         Ok(None)
     }
 
-    /// After `node`, at the end of `path`, grew past its limits and was cut into itself and
-    /// `right` (separated by `sep`): links `right` into the parent, splitting the parent in
-    /// turn if it overflows, up to the root, which moves its halves down a level.
+    /// After `n`, at the end of `path`, grew past its limits and was cut into itself and
+    /// `rights` (each with the separator before it): links the new parts into the parent,
+    /// splitting the parent in turn if it overflows, up to the root, which moves its parts
+    /// down a level.
     pub(super) fn grow<'t>(
         &self,
         ctx: &Context<'t>,
         mut path: Vec<Step>,
         mut n: ObjMut<'t, MapNode>,
-        mut sep: Vec<u8>,
-        mut right: MapNode,
+        mut rights: Vec<(Vec<u8>, MapNode)>,
     ) -> TaskResult {
         loop {
             let Some(step) = path.pop() else {
-                // `n` is the root: it keeps its id, and its two halves become its children.
+                // `n` is the root: it keeps its id, and its parts become its children.
                 debug_assert_eq!(n.reference().id(), self.root);
-                let left = ctx.create(std::mem::take(&mut *n))?;
-                let right = ctx.create(right)?;
                 let mut keys = Packed::default();
-                keys.push(&sep);
-                *n = MapNode::inner(keys, vec![left.id(), right.id()]);
-                return Ok(());
+                let mut children = vec![ctx.create(std::mem::take(&mut *n))?.id()];
+                for (sep, right) in rights {
+                    keys.push(&sep);
+                    children.push(ctx.create(right)?.id());
+                }
+                *n = MapNode::inner(keys, children);
+                if !n.overflows(&self.fanout) {
+                    return Ok(());
+                }
+                // Too many parts for one root: another level.
+                rights = n.split_all(&self.fanout, Cut::Balanced);
+                continue;
             };
-            let right_id = ctx.create(right)?.id();
+            let mut linked = Vec::with_capacity(rights.len());
+            for (sep, right) in rights {
+                linked.push((sep, ctx.create(right)?.id()));
+            }
             drop(n);
             let mut parent = ctx.get_mut(node(step.node))?;
-            parent.keys.insert(step.child, &sep);
-            parent.children.insert(step.child + 1, right_id);
+            for (k, (sep, id)) in linked.into_iter().enumerate() {
+                parent.keys.insert(step.child + k, &sep);
+                parent.children.insert(step.child + 1 + k, id);
+            }
             if !parent.overflows(&self.fanout) {
                 return Ok(());
             }
@@ -134,15 +153,17 @@ impl Tree {
             } else {
                 Cut::Balanced
             };
-            (sep, right) = parent.split(&self.fanout, cut);
+            rights = parent.split_all(&self.fanout, cut);
             n = parent;
         }
     }
 
     /// After entries left `n`, at the end of `path`: while a node is underfull, merges it
     /// with a sibling, or, if the two would not fit in one node, shares the sibling's
-    /// entries out evenly. A merge takes a child from the parent, which may then be
-    /// underfull in turn. A root left with one child takes that child's place.
+    /// entries out evenly, unless that would move nothing or overflow a part (then the
+    /// sibling and the parent are not written at all). A merge takes a child from the
+    /// parent, which may then be underfull in turn. A root left with one child takes that
+    /// child's place.
     pub(super) fn shrink<'t>(
         &self,
         ctx: &Context<'t>,
@@ -156,39 +177,79 @@ impl Tree {
             if !n.underfull(&self.fanout) {
                 return Ok(());
             }
-            let mut parent = ctx.get_mut(node(step.node))?;
+            let parent = ctx.get(node(step.node))?;
             if parent.children.len() < 2 {
                 return Err(corrupt(step.node, "a map inner node has a single child"));
             }
-            let (l, r) = if step.last {
-                (step.child - 1, step.child)
-            } else {
+            let n_left = !step.last;
+            let (l, r) = if n_left {
                 (step.child, step.child + 1)
-            };
-            let sibling =
-                ctx.get_mut(node(parent.children[if l == step.child { r } else { l }]))?;
-            let (mut left, mut right) = if l == step.child {
-                (n, sibling)
             } else {
-                (sibling, n)
+                (step.child - 1, step.child)
             };
+            let sibling_id = parent.child(if n_left { r } else { l });
             let sep = parent.keys.get(l).to_vec();
-            left.join(&sep, std::mem::take(&mut *right));
-            if left.fits(&self.fanout) {
-                let gone = right.reference();
-                drop(right);
-                ctx.remove(gone)?;
+            let sibling = owned(ctx, sibling_id)?;
+            // The two joined, in a copy: the sibling is written only if it changes.
+            let (mut joined, right) = if n_left {
+                (n.clone(), sibling)
+            } else {
+                (sibling, n.clone())
+            };
+            let orig = joined.len();
+            joined.join(&sep, right);
+            if joined.fits(&self.fanout) {
+                let mut parent = ctx.get_mut(node(step.node))?;
+                if n_left {
+                    *n = joined;
+                    drop(n);
+                    ctx.remove(node(sibling_id))?;
+                } else {
+                    let gone = n.reference();
+                    drop(n);
+                    ctx.remove(gone)?;
+                    *ctx.get_mut(node(sibling_id))? = joined;
+                }
                 parent.keys.remove(l);
                 parent.children.remove(r);
-                drop(left);
                 n = parent;
                 continue;
             }
-            // Too much for one node: cut the joined entries evenly again.
-            let (sep, rest) = left.split(&self.fanout, Cut::Balanced);
+            // Too much for one node: cut the joined entries evenly again, if that helps.
+            let stands = n.len() >= n.min_part();
+            let at = recut(
+                joined.len(),
+                orig,
+                joined.min_part(),
+                joined.cut_point(&self.fanout, Cut::Balanced),
+                n_left,
+                stands,
+                |at| {
+                    let mut left = joined.clone();
+                    let (_, right) = left.split_at(at);
+                    !left.overflows(&self.fanout) && !right.overflows(&self.fanout)
+                },
+            );
+            let Some(at) = at else {
+                return Ok(());
+            };
+            let (sep, rest) = joined.split_at(at);
+            let (mut left, mut right) = if n_left {
+                (n, ctx.get_mut(node(sibling_id))?)
+            } else {
+                (ctx.get_mut(node(sibling_id))?, n)
+            };
+            *left = joined;
             *right = rest;
+            drop((left, right));
+            // The new separator may be longer than the old one, and the parent overflow.
+            let mut parent = ctx.get_mut(node(step.node))?;
             parent.keys.replace(l, &sep);
-            return Ok(());
+            if !parent.overflows(&self.fanout) {
+                return Ok(());
+            }
+            let rights = parent.split_all(&self.fanout, Cut::Balanced);
+            return self.grow(ctx, path, parent, rights);
         }
     }
 
@@ -248,6 +309,12 @@ impl Tree {
                 if keys.len() > self.fanout.leaf as usize {
                     return Err(corrupt(id, "a map leaf holds more entries than its fanout"));
                 }
+                if n.overflows(&self.fanout) {
+                    return Err(corrupt(
+                        id,
+                        "a map leaf of several entries is over its fanout's byte limit",
+                    ));
+                }
                 if keys.is_empty() && id != self.root {
                     return Err(corrupt(id, "a map leaf other than the root is empty"));
                 }
@@ -269,6 +336,12 @@ impl Tree {
                 return Err(corrupt(
                     id,
                     "a map inner node has too many children or too few",
+                ));
+            }
+            if n.overflows(&self.fanout) {
+                return Err(corrupt(
+                    id,
+                    "a map inner node of four children or more is over its fanout's byte limit",
                 ));
             }
             for i in 0..children {
