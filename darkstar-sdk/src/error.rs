@@ -67,7 +67,8 @@ pub enum TaskError {
         /// The stable type name.
         type_name: &'static str,
     },
-    /// A stored value is not a valid archive of its type.
+    /// A stored value cannot be read: not a valid archive of its type, or a structure it is
+    /// part of (a collection's nodes) breaks its invariants.
     Corrupt {
         /// The object or task id.
         id: u64,
@@ -165,7 +166,7 @@ impl fmt::Display for TaskError {
                 f,
                 "type {type_name} is not registered; add it in App::register"
             ),
-            TaskError::Corrupt { id, reason } => write!(f, "stored value {id} is not a valid archive: {reason}"),
+            TaskError::Corrupt { id, reason } => write!(f, "stored value {id} cannot be read: {reason}"),
             TaskError::Encode { type_name, reason } => write!(f, "could not archive a {type_name}: {reason}"),
             TaskError::Aborted { reason } => write!(f, "aborted: {reason}"),
             TaskError::Refused { reason } => write!(f, "login refused: {reason}"),
