@@ -44,10 +44,7 @@ pub(crate) fn run(
     total: u64,
 ) -> Result<(Done, u64), CatalogError> {
     assert!(batch_size > 0, "a migration batch holds at least one value");
-    let ids = match work.kind {
-        Kind::Object => snap.object_ids(),
-        Kind::Task => snap.task_ids(),
-    };
+    let ids = ids(snap, work.kind);
     let mut batch = Batch::new();
     let mut pending = 0;
     let mut done = Done::default();
@@ -64,11 +61,9 @@ pub(crate) fn run(
         reason,
     };
     for id in ids {
-        let rec = match work.kind {
-            Kind::Object => snap.object(id),
-            Kind::Task => snap.task(id),
+        let Some(rec) = record(snap, work.kind, id) else {
+            continue;
         };
-        let Some(rec) = rec else { continue };
         if rec.type_name == RECORD_TAG {
             continue;
         }
@@ -142,16 +137,8 @@ fn commit(store: &Store, batch: &mut Batch) -> Result<u64, CatalogError> {
 /// How many values of `kind` each tag has in `snap`.
 pub(crate) fn count(snap: &Snapshot, kind: Kind) -> HashMap<String, u64> {
     let mut counts: HashMap<String, u64> = HashMap::new();
-    let ids = match kind {
-        Kind::Object => snap.object_ids(),
-        Kind::Task => snap.task_ids(),
-    };
-    for id in ids {
-        let rec = match kind {
-            Kind::Object => snap.object(id),
-            Kind::Task => snap.task(id),
-        };
-        if let Some(rec) = rec {
+    for id in ids(snap, kind) {
+        if let Some(rec) = record(snap, kind, id) {
             if rec.type_name != RECORD_TAG {
                 match counts.get_mut(rec.type_name) {
                     Some(n) => *n += 1,
@@ -163,4 +150,20 @@ pub(crate) fn count(snap: &Snapshot, kind: Kind) -> HashMap<String, u64> {
         }
     }
     counts
+}
+
+/// The ids of every value of `kind` in `snap`.
+fn ids(snap: &Snapshot, kind: Kind) -> Vec<u64> {
+    match kind {
+        Kind::Object => snap.object_ids(),
+        Kind::Task => snap.task_ids(),
+    }
+}
+
+/// Value `id` of `kind` in `snap`.
+fn record(snap: &Snapshot, kind: Kind, id: u64) -> Option<darkstar_storage::Record<'_>> {
+    match kind {
+        Kind::Object => snap.object(id),
+        Kind::Task => snap.task(id),
+    }
 }

@@ -120,101 +120,11 @@ pub(crate) fn open(
     }
 
     // 2. Compare.
-    let mut problems = Vec::new();
-    let mut rewrite: HashMap<(Kind, String), (usize, u32)> = HashMap::new();
-    let mut delete: HashSet<(Kind, String)> = HashSet::new();
-    for entry in &entries {
-        if entry.record.is_none() {
-            warn!(
-                kind = entry.kind.values(),
-                type_name = %entry.name,
-                "the store does not record this type's layout (it was written before layouts \
-                 were recorded); reading it as version 1 of this build's type, and recording \
-                 the layout"
-            );
-        }
-        let stored: Vec<(u32, Option<&VersionRecord>)> = match &entry.record {
-            Some(record) => record
-                .versions
-                .iter()
-                .map(|v| (v.version, Some(v)))
-                .collect(),
-            None => match legacy_versions.get(&entry.name) {
-                Some(versions) if entry.kind == Kind::Task => {
-                    versions.iter().map(|&v| (v, None)).collect()
-                }
-                _ => vec![(1, None)],
-            },
-        };
-        let Some(at) = declared
-            .iter()
-            .position(|d| d.answers_to(entry.kind, &entry.name))
-        else {
-            // A name a newer build gave a type this build knows under an earlier name.
-            let renamed_from = entry.record.as_ref().and_then(|r| {
-                declared
-                    .iter()
-                    .find(|d| d.kind == entry.kind && r.aliases.iter().any(|a| a == d.ty.name))
-            });
-            if types.removed_names().contains(&entry.name.as_str()) {
-                delete.insert((entry.kind, entry.name.clone()));
-            } else if let Some(d) = renamed_from {
-                for (version, _) in stored {
-                    problems.push(Problem::new(
-                        entry.kind,
-                        &entry.name,
-                        version,
-                        ProblemKind::RenamedByNewer {
-                            earlier: d.ty.name.to_owned(),
-                        },
-                    ));
-                }
-            } else {
-                for (version, _) in stored {
-                    problems.push(Problem::new(
-                        entry.kind,
-                        &entry.name,
-                        version,
-                        ProblemKind::Removed,
-                    ));
-                }
-            }
-            continue;
-        };
-        let d = &declared[at];
-        let current = d.versions.last().expect("a type declares its own version");
-        for (version, recorded) in stored {
-            let problem = |what| Problem::new(entry.kind, &entry.name, version, what);
-            match d.versions.iter().find(|v| v.version == version) {
-                None if version > d.ty.version => {
-                    problems.push(problem(ProblemKind::Newer {
-                        current: d.ty.version,
-                    }));
-                }
-                None => problems.push(problem(ProblemKind::NoMigration {
-                    current: d.ty.version,
-                    changes: recorded
-                        .map(|r| diff::describe(&r.fields, current.fields))
-                        .unwrap_or_default(),
-                })),
-                Some(built) => {
-                    if let Some(r) = recorded {
-                        if r.fingerprint != built.fingerprint {
-                            problems.push(problem(ProblemKind::Changed {
-                                changes: diff::describe(&r.fields, built.fields),
-                                current: d.ty.version,
-                            }));
-                            continue;
-                        }
-                    }
-                    let tag = stored_name(&entry.name, version);
-                    if tag != d.ty.stored_name {
-                        rewrite.insert((entry.kind, tag), (at, version));
-                    }
-                }
-            }
-        }
-    }
+    let Compared {
+        mut problems,
+        mut rewrite,
+        mut delete,
+    } = compare(&entries, &declared, types.removed_names(), &legacy_versions);
 
     // Count the values of a kind only when something about it is to be done or refused.
     for kind in [Kind::Object, Kind::Task] {
@@ -381,6 +291,115 @@ pub(crate) fn open(
             .map_err(|e| CatalogError::Commit(e.to_string()))?;
     }
     Ok(opened)
+}
+
+/// What comparing the catalog with the build found: problems (not yet counted), tags to
+/// rewrite (to the declared type at that index, from that version), and stable names
+/// whose values are to be deleted.
+struct Compared {
+    problems: Vec<Problem>,
+    rewrite: HashMap<(Kind, String), (usize, u32)>,
+    delete: HashSet<(Kind, String)>,
+}
+
+/// Compares every stored version in `entries` with what `declared` says of it.
+/// `legacy_versions` holds the versions of stored tasks without an entry.
+fn compare(
+    entries: &[Entry],
+    declared: &[Declared],
+    removed: &[&str],
+    legacy_versions: &HashMap<String, Vec<u32>>,
+) -> Compared {
+    let mut problems = Vec::new();
+    let mut rewrite: HashMap<(Kind, String), (usize, u32)> = HashMap::new();
+    let mut delete: HashSet<(Kind, String)> = HashSet::new();
+    for entry in entries {
+        if entry.record.is_none() {
+            warn!(
+                kind = entry.kind.values(),
+                type_name = %entry.name,
+                "the store does not record this type's layout (it was written before layouts \
+                 were recorded); reading it as version 1 of this build's type, and recording \
+                 the layout"
+            );
+        }
+        let stored: Vec<(u32, Option<&VersionRecord>)> = match &entry.record {
+            Some(record) => record
+                .versions
+                .iter()
+                .map(|v| (v.version, Some(v)))
+                .collect(),
+            None => match legacy_versions.get(&entry.name) {
+                Some(versions) if entry.kind == Kind::Task => {
+                    versions.iter().map(|&v| (v, None)).collect()
+                }
+                _ => vec![(1, None)],
+            },
+        };
+        let Some(at) = declared
+            .iter()
+            .position(|d| d.answers_to(entry.kind, &entry.name))
+        else {
+            if removed.contains(&entry.name.as_str()) {
+                delete.insert((entry.kind, entry.name.clone()));
+                continue;
+            }
+            // A name a newer build gave a type this build knows under an earlier name.
+            let renamed_from = entry.record.as_ref().and_then(|r| {
+                declared
+                    .iter()
+                    .find(|d| d.kind == entry.kind && r.aliases.iter().any(|a| a == d.ty.name))
+            });
+            let what = match renamed_from {
+                Some(d) => ProblemKind::RenamedByNewer {
+                    earlier: d.ty.name.to_owned(),
+                },
+                None => ProblemKind::Removed,
+            };
+            for (version, _) in stored {
+                problems.push(Problem::new(entry.kind, &entry.name, version, what.clone()));
+            }
+            continue;
+        };
+        let d = &declared[at];
+        let current = d.versions.last().expect("a type declares its own version");
+        for (version, recorded) in stored {
+            let problem = |what| Problem::new(entry.kind, &entry.name, version, what);
+            match d.versions.iter().find(|v| v.version == version) {
+                None if version > d.ty.version => {
+                    problems.push(problem(ProblemKind::Newer {
+                        current: d.ty.version,
+                    }));
+                }
+                None => problems.push(problem(ProblemKind::NoMigration {
+                    current: d.ty.version,
+                    changes: recorded
+                        .map(|r| diff::describe(&r.fields, current.fields))
+                        .unwrap_or_default(),
+                })),
+                Some(built) => {
+                    if let Some(r) = recorded {
+                        if r.fingerprint != built.fingerprint {
+                            problems.push(problem(ProblemKind::Changed {
+                                changes: diff::describe(&r.fields, built.fields),
+                                current: d.ty.version,
+                            }));
+                            continue;
+                        }
+                    }
+                    let tag = stored_name(&entry.name, version);
+                    if tag != d.ty.stored_name {
+                        rewrite.insert((entry.kind, tag), (at, version));
+                    }
+                }
+            }
+        }
+    }
+    Compared {
+        problems,
+        rewrite,
+        delete,
+    }
 }
 
 /// Every type `types` declares, objects first.

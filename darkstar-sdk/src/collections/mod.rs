@@ -180,6 +180,13 @@ fn corrupt(node: u64, reason: impl Into<String>) -> TaskError {
 /// path means the nodes form a cycle.
 const MAX_DEPTH: usize = 64;
 
+/// Node `r`, read and deserialized, without opening it for writing.
+fn owned<N: crate::Managed>(ctx: &crate::Context<'_>, r: crate::Ref<N>) -> Result<N, TaskError> {
+    let n = ctx.get(r)?;
+    rkyv::deserialize::<N, rkyv::rancor::Error>(n.archived())
+        .map_err(|e| corrupt(r.id(), e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

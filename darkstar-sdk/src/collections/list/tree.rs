@@ -22,9 +22,7 @@ pub(super) fn node(id: u64) -> Ref<ListNode> {
 
 /// Node `id`, read and deserialized, without opening it for writing.
 fn owned(ctx: &Context<'_>, id: u64) -> Result<ListNode, TaskError> {
-    let n = ctx.get(node(id))?;
-    rkyv::deserialize::<ListNode, rkyv::rancor::Error>(n.archived())
-        .map_err(|e| corrupt(id, e.to_string()))
+    super::super::owned(ctx, node(id))
 }
 
 /// An open list: its root and fanout, read from the header.

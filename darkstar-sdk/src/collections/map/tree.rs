@@ -25,9 +25,7 @@ pub(super) fn node(id: u64) -> Ref<MapNode> {
 
 /// Node `id`, read and deserialized, without opening it for writing.
 fn owned(ctx: &Context<'_>, id: u64) -> Result<MapNode, TaskError> {
-    let n = ctx.get(node(id))?;
-    rkyv::deserialize::<MapNode, rkyv::rancor::Error>(n.archived())
-        .map_err(|e| corrupt(id, e.to_string()))
+    super::super::owned(ctx, node(id))
 }
 
 /// An open map: its root and fanout, read from the header.
