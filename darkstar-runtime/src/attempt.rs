@@ -5,9 +5,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use darkstar_sdk::{Context, TaskError, TaskResult};
-use darkstar_storage::Snapshot;
 
 use crate::changes::Changes;
+use crate::data::Base;
 use crate::shared::Shared;
 use crate::txn::TaskTxn;
 
@@ -35,19 +35,19 @@ impl Failure {
     }
 }
 
-/// Runs `body` as a transaction over `snap` and `batch`, aborted past `limit`. Returns the
+/// Runs `body` as a transaction over `base` and `batch`, aborted past `limit`. Returns the
 /// outcome and the task's changes (to absorb on success; to clear otherwise). `own` must be
 /// empty.
 pub(crate) fn attempt(
     shared: &Shared,
     limit: Duration,
-    snap: &Snapshot,
+    base: Base<'_>,
     batch: &Changes,
     current: Option<u64>,
     own: Changes,
     body: impl FnOnce(&mut Context<'_>) -> TaskResult,
 ) -> (Result<(), Failure>, Changes) {
-    let txn = TaskTxn::new(snap, batch, shared, limit, current, own);
+    let txn = TaskTxn::new(base, batch, shared, limit, current, own);
     // Game code may leave its own data half-changed when it panics; that data is dropped
     // with the transaction, so unwinding past it is safe.
     let result = catch_unwind(AssertUnwindSafe(|| body(&mut Context::new(&txn))));

@@ -7,6 +7,13 @@
 //! nothing is applied and the batch runs again (the conflicting object counts towards
 //! making it hot, see [`placement`](crate::placement)). Replies wait until the commit is
 //! durable; the core meanwhile runs the next batch, so one sync covers many batches.
+//!
+//! In a cluster the batch goes to the shared log instead ([`DataService`](crate::data::DataService)), and its verdict
+//! comes back later as a [`Job::Outcome`]. Meanwhile the core runs its next batches on top
+//! of the proposed ones ([`Pending`]); a session's next job waits (is *parked*) until the
+//! batch holding its previous one is decided, so a session's messages still run one after
+//! another. Verdicts arrive in proposal order, since the log applies a node's records in
+//! the order it appended them.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,6 +28,7 @@ use tracing::{error, warn};
 use crate::attempt::{attempt, Failure};
 use crate::changes::{Changes, TaskSlot};
 use crate::clock::{millis, now_ms};
+use crate::data::{Base, Commit, Outcome, Pending};
 use crate::job::{Job, Refs, Reply};
 use crate::metrics::CoreMetrics;
 use crate::record::TaskHeader;
@@ -42,6 +50,18 @@ struct Ran {
     /// Whether it failed for good (a stored task whose record the batch still moves on).
     failed: bool,
 }
+
+/// A batch proposed to the shared log, waiting for its verdict: what settling it needs.
+struct Proposed {
+    ran: Vec<Ran>,
+    settled_on_commit: Vec<(usize, Job, Option<darkstar_sdk::TaskError>)>,
+    started: Instant,
+    /// Sessions with a job in it: their next jobs are parked until it is decided.
+    sessions: Vec<u64>,
+}
+
+/// How long a stopping core waits for the verdicts on its proposed batches.
+const DRAIN_PROPOSED: Duration = Duration::from_secs(10);
 
 /// A committed batch waiting for durability.
 struct Done {
@@ -85,9 +105,13 @@ pub(crate) async fn run(setup: CoreSetup) {
         held_sessions: Vec::new(),
         split: 0,
         too_large: Vec::new(),
+        pending: VecDeque::new(),
+        proposed: VecDeque::new(),
+        parked: Vec::new(),
         done: done_tx,
     };
     core.main_loop().await;
+    core.drain_proposed().await;
     core.abort_pending();
     drop(core);
     completer.await;
@@ -151,6 +175,12 @@ struct Core {
     split: usize,
     /// Stored tasks whose changes alone are too large to commit: their next run fails.
     too_large: Vec<u64>,
+    /// Proposed batches' writes, oldest first, which later batches read through.
+    pending: VecDeque<Pending>,
+    /// What settling each proposed batch needs, in the same order.
+    proposed: VecDeque<Proposed>,
+    /// Session jobs waiting for the verdict on their session's proposed job, in order.
+    parked: Vec<Job>,
     done: LocalSender<Done>,
 }
 
@@ -161,7 +191,8 @@ impl Core {
                 return;
             }
             self.gather();
-            if self.queue.is_empty() {
+            let max_pending = self.shared.data.max_pending();
+            if self.queue.is_empty() || (max_pending > 0 && self.pending.len() >= max_pending) {
                 // Checked again after gathering: `stop` sets the flag before it sends the
                 // wake-up, so if gathering swallowed the wake-up, the flag is already set.
                 if self.shared.stopping() {
@@ -204,6 +235,7 @@ impl Core {
     fn accept(&mut self, job: Job, now: u64) {
         match job {
             Job::Wake => {}
+            Job::Outcome(outcome) => self.settle(outcome),
             Job::Stored { id, due_ms, .. } if due_ms > now => self.timers.add_stored(due_ms, id),
             job => self.queue.push_back(job),
         }
@@ -252,33 +284,159 @@ impl Core {
             self.queue.push_front(job);
         }
         self.held_sessions.clear();
-        let mut deliveries = Some(std::mem::take(&mut overlay.deliveries));
+        let deliveries = std::mem::take(&mut overlay.deliveries);
         let writes =
             !(overlay.objects.is_empty() && overlay.names.is_empty() && overlay.tasks.is_empty());
-        if !writes {
+        let data = self.shared.data.clone();
+        if !self.pending.is_empty()
+            && self.ran.is_empty()
+            && self.settled_on_commit.is_empty()
+            && overlay.is_empty()
+        {
+            // Nothing ran (every job was parked or had nothing to do): nothing to propose.
+        } else if !writes && data.settles_read_only_locally(self.pending.len(), deliveries.len()) {
             // Read-only (or nothing ran): serializable at the snapshot. Replies still wait
             // until what they read is durable.
-            let deliveries = deliveries.take().unwrap_or_default();
             self.shared.post.post(snap.seq(), deliveries);
             self.committed(snap.seq(), &overlay, started);
         } else {
             overlay.fill(&mut self.batch);
-            let post = &self.shared.post;
-            let committed = self.shared.store.commit_with(&self.batch, |seq| {
-                post.post(seq, deliveries.take().unwrap_or_default())
-            });
-            match committed {
-                Ok(seq) => {
+            match data.commit_batch(self.index, &mut self.batch, deliveries, &overlay.scheduled) {
+                Commit::Decided(Ok(seq)) => {
                     self.split = 0;
                     self.committed(seq, &overlay, started)
                 }
-                Err(CommitError::Conflict(key)) => self.conflicted(key),
-                Err(CommitError::Invalid(why)) => self.too_large(why),
-                Err(e) => self.failed(e),
+                Commit::Decided(Err(CommitError::Conflict(key))) => self.conflicted(key),
+                Commit::Decided(Err(CommitError::Invalid(why))) => self.too_large(why),
+                Commit::Decided(Err(e)) => self.failed(e),
+                Commit::Proposed { version } => {
+                    self.propose(version, std::mem::take(&mut overlay), started);
+                }
             }
         }
         overlay.clear();
         self.overlay = overlay;
+    }
+
+    /// Keeps a batch just proposed to the shared log until its verdict arrives; later
+    /// batches read its writes meanwhile.
+    fn propose(&mut self, version: u64, changes: Changes, started: Instant) {
+        self.split = 0;
+        let ran = std::mem::take(&mut self.ran);
+        let settled_on_commit = std::mem::take(&mut self.settled_on_commit);
+        let mut sessions: Vec<u64> = ran
+            .iter()
+            .map(|r| &r.job)
+            .chain(settled_on_commit.iter().map(|(_, job, _)| job))
+            .filter_map(|job| match job {
+                Job::Session(j) => Some(j.session),
+                _ => None,
+            })
+            .collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        debug_assert!(self.pending.back().is_none_or(|p| p.version < version));
+        self.pending.push_back(Pending { version, changes });
+        self.proposed.push_back(Proposed {
+            ran,
+            settled_on_commit,
+            started,
+            sessions,
+        });
+    }
+
+    /// The verdict on the oldest proposed batch: settled like a batch committed (or
+    /// refused) at once.
+    fn settle(&mut self, outcome: Outcome) {
+        let pending = self
+            .pending
+            .pop_front()
+            .expect("a verdict arrives only for a proposed batch");
+        assert_eq!(
+            pending.version, outcome.version,
+            "verdicts arrive in proposal order"
+        );
+        let proposed = self.proposed.pop_front().expect("kept beside its writes");
+        debug_assert!(self.ran.is_empty() && self.settled_on_commit.is_empty());
+        // Parked jobs go back first, so jobs of this batch that run again (put in front of
+        // the queue below) keep their place ahead of their sessions' later jobs.
+        self.unpark();
+        self.ran = proposed.ran;
+        self.settled_on_commit = proposed.settled_on_commit;
+        match outcome.result {
+            Ok(seq) => self.committed(seq, &pending.changes, proposed.started),
+            Err(CommitError::Conflict(key)) => self.conflicted(key),
+            Err(CommitError::Invalid(why)) => self.too_large(why),
+            Err(e) => self.failed(e),
+        }
+    }
+
+    /// Whether a job of `session` waits in a proposed batch.
+    fn session_proposed(&self, session: u64) -> bool {
+        self.proposed
+            .iter()
+            .any(|p| p.sessions.binary_search(&session).is_ok())
+    }
+
+    /// Puts parked jobs whose session has no proposed job left back at the front of the
+    /// queue, in order.
+    fn unpark(&mut self) {
+        if self.parked.is_empty() {
+            return;
+        }
+        let parked = std::mem::take(&mut self.parked);
+        let mut back = Vec::new();
+        for job in parked {
+            let waits = match &job {
+                Job::Session(j) => self.session_proposed(j.session),
+                _ => false,
+            };
+            if waits {
+                self.parked.push(job);
+            } else {
+                back.push(job);
+            }
+        }
+        for job in back.into_iter().rev() {
+            self.queue.push_front(job);
+        }
+    }
+
+    /// On shutdown: waits (a while) for the verdicts on proposed batches, so their
+    /// submitters hear how they ended.
+    async fn drain_proposed(&mut self) {
+        let deadline = Instant::now() + DRAIN_PROPOSED;
+        while !self.pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let recv = async { self.inbox.recv_async().await.ok() };
+            let job = futures_lite::future::or(recv, async {
+                glommio::timer::sleep(left).await;
+                None
+            })
+            .await;
+            match job {
+                Some(Job::Outcome(outcome)) => self.settle(outcome),
+                Some(job) => self.queue.push_back(job),
+                None => break,
+            }
+        }
+        for p in self.proposed.drain(..) {
+            let jobs = p
+                .ran
+                .into_iter()
+                .map(|r| r.job)
+                .chain(p.settled_on_commit.into_iter().map(|(_, job, _)| job));
+            for reply in jobs.filter_map(Job::take_reply) {
+                answer(
+                    reply,
+                    Err(darkstar_sdk::TaskError::Unavailable {
+                        reason: "the server stopped before the shared log decided the task"
+                            .to_owned(),
+                    }),
+                );
+            }
+        }
+        self.pending.clear();
     }
 
     fn run_job(&mut self, job: Job, snap: &Snapshot, overlay: &mut Changes) {
@@ -290,7 +448,10 @@ impl Core {
                 let (outcome, mut own) = attempt(
                     &self.shared,
                     self.shared.limits.time_limit,
-                    snap,
+                    Base {
+                        snap,
+                        pending: &self.pending,
+                    },
                     overlay,
                     None,
                     own,
@@ -326,6 +487,7 @@ impl Core {
                 attempts,
             } => self.run_stored(id, due_ms, attempts, snap, overlay),
             Job::Session(j) => self.run_session(j, snap, overlay),
+            Job::Outcome(_) => unreachable!("verdicts are settled when gathered, never queued"),
         }
     }
 
@@ -334,13 +496,20 @@ impl Core {
             self.held.push(Job::Session(j));
             return;
         }
+        if self.session_proposed(j.session) {
+            self.parked.push(Job::Session(j));
+            return;
+        }
         let index = self.shared.registry.event_index(j.event.name());
         let own = std::mem::take(&mut self.own);
         let shared = &*self.shared;
         let (outcome, mut own) = attempt(
             shared,
             shared.limits.time_limit,
-            snap,
+            Base {
+                snap,
+                pending: &self.pending,
+            },
             overlay,
             None,
             own,
@@ -434,10 +603,17 @@ impl Core {
                 self.settled_on_commit.push((self.order, this_job(), None));
                 return;
             }
-            None => match snap.task(id) {
-                Some(rec) => (rec.type_name, rec.value, Some(rec.version)),
-                // Cancelled, or already run by an earlier timer entry.
-                None => return,
+            None => match crate::data::pending::task(&self.pending, id) {
+                Some(l) => match l.value {
+                    Some((type_name, record)) => (type_name, record, Some(l.version)),
+                    // Removed by a proposed batch: run already, or cancelled.
+                    None => return,
+                },
+                None => match snap.task(id) {
+                    Some(rec) => (rec.type_name, rec.value, Some(rec.version)),
+                    // Cancelled, or already run by an earlier timer entry.
+                    None => return,
+                },
             },
         };
         let Ok((header, args)) = TaskHeader::decode(record) else {
@@ -448,6 +624,14 @@ impl Core {
             overlay.tasks.insert(id, TaskSlot::Removed);
             return;
         };
+        let slot = self
+            .shared
+            .placement
+            .slot_of(crate::stored_tasks::key(id, header.affinity));
+        if !self.shared.ownership.owns(slot) {
+            // Its slot moved to another node, which runs it from its own replica.
+            return;
+        }
         let now = now_ms();
         if header.due_ms > now {
             // Rescheduled since this timer was set; a later timer entry covers it.
@@ -482,7 +666,10 @@ impl Core {
             attempt(
                 &self.shared,
                 self.shared.limits.time_limit,
-                snap,
+                Base {
+                    snap,
+                    pending: &self.pending,
+                },
                 overlay,
                 Some(id),
                 own,
@@ -626,7 +813,13 @@ impl Core {
 
     fn committed(&mut self, seq: u64, overlay: &Changes, started: Instant) {
         let now = now_ms();
-        for s in &overlay.scheduled {
+        // In a cluster the owner of each task's slot takes it when it applies the batch.
+        let scheduled: &[crate::changes::Scheduled] = if self.shared.data.schedules_on_apply() {
+            &[]
+        } else {
+            &overlay.scheduled
+        };
+        for s in scheduled {
             let core = self.shared.placement.route(s.affinity, &[]);
             let job = Job::Stored {
                 id: s.id,

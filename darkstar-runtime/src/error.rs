@@ -17,6 +17,9 @@ pub enum StartError {
     /// The data store could not be opened.
     #[error("cannot open the data store: {0}")]
     Store(#[from] OpenError),
+    /// The node could not join its cluster (etcd or PostgreSQL unreachable, or refused).
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// The store's catalog does not fit this build's types (or migrating to them failed).
     #[error(transparent)]
     Catalog(#[from] CatalogError),

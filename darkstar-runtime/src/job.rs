@@ -4,6 +4,7 @@ use darkstar_sdk::TaskError;
 use rkyv::util::AlignedVec;
 use smallvec::SmallVec;
 
+use crate::data::Outcome;
 use crate::session::SessionJob;
 
 /// Called once with a submitted task's outcome: after its commit is durable, or, if it
@@ -38,6 +39,8 @@ pub(crate) enum Job {
     },
     /// A session event: a login, a client message, a disconnection.
     Session(SessionJob),
+    /// The verdict on a batch this core proposed to the shared log.
+    Outcome(Outcome),
     /// Nothing: wakes an idle core (to notice shutdown).
     Wake,
 }
@@ -49,7 +52,7 @@ impl Job {
             Job::Submitted(s) => Some(&mut s.attempts),
             Job::Stored { attempts, .. } => Some(attempts),
             Job::Session(j) => Some(&mut j.attempts),
-            Job::Wake => None,
+            Job::Outcome(_) | Job::Wake => None,
         }
     }
 
@@ -58,7 +61,7 @@ impl Job {
         match self {
             Job::Submitted(s) => s.reply,
             Job::Session(j) => j.reply,
-            Job::Stored { .. } | Job::Wake => None,
+            Job::Stored { .. } | Job::Outcome(_) | Job::Wake => None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Starting, using and stopping a server.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,16 +14,17 @@ use tracing::info;
 use crate::attempt::attempt;
 use crate::catalog;
 use crate::changes::Changes;
+use crate::cluster;
 use crate::config::{Config, DurabilityMode, LoginMode};
 use crate::core::{self, CoreSetup};
+use crate::data::{Base, DataService, EmbeddedData};
 use crate::error::{ShutdownError, StartError};
 use crate::job::{Job, Refs, Reply, Submitted};
 use crate::names;
 use crate::net::{Account, Accounts, Authenticator, DevelopmentAuthenticator, Network};
 use crate::placement::Placement;
-use crate::record::TaskHeader;
 use crate::registry::Registry;
-use crate::session::{SessionEvent, SESSION_PREFIX};
+use crate::session::{PostOffice, SessionEvent, SESSION_PREFIX};
 use crate::shared::{Limits, Shared};
 use crate::stats::RuntimeStats;
 
@@ -77,6 +79,8 @@ pub struct Server {
     network: Network,
     accounts: Accounts,
     cores: usize,
+    /// This server's membership of its cluster, if it is a node of one.
+    cluster: Option<cluster::Node>,
 }
 
 impl std::fmt::Debug for Server {
@@ -140,20 +144,32 @@ impl Server {
             crate::metrics::serve_prometheus(addr)?;
         }
         let cores = config.effective_cores();
-        let store = Store::open(
-            &config.data_dir,
-            Options {
-                create: true,
-                segment_size: config.segment_size_mib << 20,
-                durability: match config.durability {
-                    DurabilityMode::Full => Durability::Full,
-                    DurabilityMode::Relaxed => Durability::Relaxed {
-                        interval: Duration::from_millis(config.relaxed_sync_ms),
-                    },
+        // A cluster node joins first: an unreachable etcd or PostgreSQL stops the start
+        // before anything is opened or started.
+        let mut node = match cluster::Settings::of(&config) {
+            Some(settings) => Some(cluster::Node::join(settings)?),
+            None => None,
+        };
+        let mut options = Options {
+            create: true,
+            segment_size: config.segment_size_mib << 20,
+            durability: match config.durability {
+                DurabilityMode::Full => Durability::Full,
+                DurabilityMode::Relaxed => Durability::Relaxed {
+                    interval: Duration::from_millis(config.relaxed_sync_ms),
                 },
-                ..Options::default()
             },
-        )?;
+            ..Options::default()
+        };
+        if node.is_some() {
+            options = cluster::replica_options(options);
+        }
+        let store = Arc::new(Store::open(&config.data_dir, options)?);
+        let post = Arc::new(PostOffice::default());
+        let data: Arc<dyn DataService> = match &node {
+            Some(n) => n.replica(),
+            None => Arc::new(EmbeddedData::new(store.clone(), post.clone())),
+        };
         let mut types = Types::new();
         app.register(&mut types);
         types.object::<Account>();
@@ -165,10 +181,17 @@ impl Server {
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores).map(|_| flume::unbounded()).unzip();
         let shared = Arc::new(Shared::new(
             store,
+            data,
+            post,
             registry,
             app.clone(),
             types,
             Placement::new(cores),
+            if node.is_some() {
+                cluster::Ownership::nothing()
+            } else {
+                cluster::Ownership::everything()
+            },
             senders,
             Limits {
                 time_limit: config.task_time_limit(),
@@ -179,8 +202,25 @@ impl Server {
                     .saturating_sub(darkstar_protocol::MAX_DATA_FRAME_OVERHEAD),
             },
         ));
-        let opened = catalog::open(&shared.store, &shared.types, config.migration_batch)?;
-        initialize(&shared, app.as_ref())?;
+        let prepare = || -> Result<catalog::Opened, StartError> {
+            let opened = catalog::open(
+                &shared.store,
+                &*shared.data,
+                &shared.types,
+                config.migration_batch,
+            )?;
+            initialize(&shared, app.as_ref())?;
+            Ok(opened)
+        };
+        let opened = match &mut node {
+            Some(n) => {
+                n.start(shared.clone());
+                // One node at a time, caught up with the log: `initialize` runs once per
+                // cluster, and a migration is done by the first node of the new build.
+                n.exclusively(prepare)??
+            }
+            None => prepare()?,
+        };
         let timers = load_timers(&shared)?;
         let total: usize = timers.iter().map(Vec::len).sum();
         let setups: Vec<Mutex<Option<CoreSetup>>> = receivers
@@ -234,7 +274,11 @@ impl Server {
                 return Err(StartError::Executors(reason));
             }
         }
-        let stale = end_stale_sessions(&shared);
+        // In a cluster, the sessions recorded in the store belong to every node.
+        let stale = match node {
+            None => end_stale_sessions(&shared),
+            Some(_) => 0,
+        };
         let accounts = Accounts::new(shared.clone(), config.register_on_login);
         // Logged at start-up: a wrong login mode otherwise shows only as clients' refusals.
         let login_mode = match (&authenticator, config.login_mode) {
@@ -252,6 +296,7 @@ impl Server {
             network: Network::default(),
             accounts,
             cores,
+            cluster: node,
         };
         server.network = Network::start(shared, &config, authenticator)?;
         info!(
@@ -357,6 +402,12 @@ impl Server {
         &self.shared.placement
     }
 
+    /// In a cluster, the last position of the shared log this node has applied; `None`
+    /// for a server on its own.
+    pub fn log_position(&self) -> Option<u64> {
+        self.cluster.as_ref().map(cluster::Node::applied)
+    }
+
     /// The number of executor threads.
     pub fn cores(&self) -> usize {
         self.cores
@@ -381,7 +432,10 @@ impl Server {
         let (outcome, own) = attempt(
             &self.shared,
             NO_LIMIT,
-            &snap,
+            Base {
+                snap: &snap,
+                pending: &VecDeque::new(),
+            },
             &empty,
             None,
             Changes::default(),
@@ -430,6 +484,10 @@ impl Server {
             if let Err(e) = r {
                 result = Err(ShutdownError::Executor(e.to_string()));
             }
+        }
+        // After the cores: they wait for the verdicts on their last proposals.
+        if let Some(node) = &mut self.cluster {
+            node.stop();
         }
         self.shared.store.sync()?;
         info!("server stopped");
@@ -505,7 +563,10 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
     let (outcome, mut own) = attempt(
         shared,
         NO_LIMIT,
-        &snap,
+        Base {
+            snap: &snap,
+            pending: &VecDeque::new(),
+        },
         &empty,
         None,
         Changes::default(),
@@ -516,7 +577,7 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
     own.reads.names.insert(names::INITIALIZED.to_owned(), 0);
     let mut batch = Batch::new();
     own.fill(&mut batch);
-    let seq = shared.store.commit(&batch)?;
+    let seq = shared.data.commit_now(&mut batch)?;
     shared.store.wait_acknowledged(seq)?;
     info!(
         scheduled = own.scheduled.len(),
@@ -525,26 +586,9 @@ fn initialize(shared: &Shared, app: &dyn App) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Reads every stored task's header and hands it to its core: `(due_ms, id)` per core.
+/// Reads every stored task's header and hands those of this node's slots to their cores:
+/// `(due_ms, id)` per core. Every task is checked, so a store with a task of an unknown
+/// type or a damaged record is refused whichever node starts on it.
 fn load_timers(shared: &Shared) -> Result<Vec<Vec<(u64, u64)>>, StartError> {
-    let snap = shared.store.snapshot();
-    let mut per_core = vec![Vec::new(); shared.placement.cores()];
-    for id in snap.task_ids() {
-        let Some(rec) = snap.task(id) else { continue };
-        if shared.registry.task(rec.type_name).is_none() {
-            return Err(StartError::UnknownStoredType {
-                what: "scheduled tasks",
-                type_name: rec.type_name.to_owned(),
-            });
-        }
-        let (header, _) = TaskHeader::decode(rec.value).map_err(|e| StartError::CorruptTask {
-            id,
-            reason: e.to_string(),
-        })?;
-        let core = shared
-            .placement
-            .route(Some(header.affinity.unwrap_or(id)), &[]);
-        per_core[core].push((header.due_ms, id));
-    }
-    Ok(per_core)
+    crate::stored_tasks::by_core(shared, |slot| shared.ownership.owns(slot))
 }

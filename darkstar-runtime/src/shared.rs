@@ -9,6 +9,8 @@ use darkstar_protocol::DisconnectReason;
 use darkstar_sdk::{App, Types};
 use darkstar_storage::Store;
 
+use crate::cluster::Ownership;
+use crate::data::DataService;
 use crate::job::{Job, Reply};
 use crate::placement::Placement;
 use crate::registry::Registry;
@@ -33,14 +35,19 @@ pub(crate) struct Limits {
 
 /// The server's state, shared by its cores, its network threads and its handle.
 pub(crate) struct Shared {
-    pub store: Store,
+    /// The local store: the whole world on one machine, this node's replica in a cluster.
+    pub store: Arc<Store>,
+    /// Where commits are decided: the local store, or the shared log.
+    pub data: Arc<dyn DataService>,
     pub registry: Registry,
     pub app: Arc<dyn App>,
     /// What the app registered, for the session hooks.
     pub types: Types,
     pub sessions: SessionTable,
-    pub post: PostOffice,
+    pub post: Arc<PostOffice>,
     pub placement: Placement,
+    /// The slots this node owns (every slot, on its own).
+    pub ownership: Ownership,
     pub inboxes: Vec<flume::Sender<Job>>,
     pub limits: Limits,
     /// Totals per core.
@@ -51,11 +58,14 @@ pub(crate) struct Shared {
 impl Shared {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Store,
+        store: Arc<Store>,
+        data: Arc<dyn DataService>,
+        post: Arc<PostOffice>,
         registry: Registry,
         app: Arc<dyn App>,
         types: Types,
         placement: Placement,
+        ownership: Ownership,
         inboxes: Vec<flume::Sender<Job>>,
         limits: Limits,
     ) -> Shared {
@@ -63,12 +73,14 @@ impl Shared {
         let inboxes_len = inboxes.len();
         Shared {
             store,
+            data,
             registry,
             app,
             types,
             sessions: SessionTable::default(),
-            post: PostOffice::default(),
+            post,
             placement,
+            ownership,
             inboxes,
             limits,
             counters: (0..inboxes_len).map(|_| CoreCounters::default()).collect(),

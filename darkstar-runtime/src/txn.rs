@@ -1,11 +1,14 @@
 //! One task's transaction: the runtime's implementation of the SDK's `Transaction`.
 //!
-//! Reads go through three layers: the task's own changes, the changes of the tasks that ran
-//! before it in the same batch on this core, and the store snapshot the batch started from.
-//! Reads that reach the snapshot record the version they saw; the store checks those
-//! versions when the batch commits, which is what makes every task serializable.
+//! Reads go through four layers: the task's own changes, the changes of the tasks that ran
+//! before it in the same batch on this core, the core's batches proposed to the shared log
+//! and not yet decided (in a cluster; see [`data::Pending`](crate::data::Pending)), and the
+//! store snapshot the batch started from. Reads that reach the last two record the version
+//! they saw; the store checks those versions when the batch commits, which is what makes
+//! every task serializable.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
@@ -15,6 +18,7 @@ use rkyv::util::AlignedVec;
 
 use crate::changes::{Changes, ObjectSlot, Scheduled, TaskSlot};
 use crate::clock::{millis, now_ms};
+use crate::data::{pending, Base, Pending};
 use crate::names;
 use crate::record::TaskHeader;
 use crate::shared::Shared;
@@ -34,6 +38,8 @@ struct State {
 /// One run of one task.
 pub(crate) struct TaskTxn<'b> {
     snap: &'b Snapshot,
+    /// The core's proposed, undecided batches, oldest first.
+    pending: &'b VecDeque<Pending>,
     batch: &'b Changes,
     /// The server's store, type registry and session table.
     shared: &'b Shared,
@@ -68,9 +74,9 @@ pub(crate) struct Finished {
 }
 
 impl<'b> TaskTxn<'b> {
-    /// A transaction over `snap` and the batch so far; `own` must be empty.
+    /// A transaction over `base` and the batch so far; `own` must be empty.
     pub fn new(
-        snap: &'b Snapshot,
+        base: Base<'b>,
         batch: &'b Changes,
         shared: &'b Shared,
         limit: Duration,
@@ -79,7 +85,8 @@ impl<'b> TaskTxn<'b> {
     ) -> TaskTxn<'b> {
         debug_assert!(own.is_empty() && own.scheduled.is_empty());
         TaskTxn {
-            snap,
+            snap: base.snap,
+            pending: base.pending,
             batch,
             shared,
             deadline: Instant::now() + limit,
@@ -111,7 +118,8 @@ impl<'b> TaskTxn<'b> {
         }
     }
 
-    /// The stored key's binding: own changes, then the batch's, then the snapshot.
+    /// The stored key's binding: own changes, then the batch's, then the proposed batches',
+    /// then the snapshot.
     fn lookup_key(&self, key: &str) -> Option<u64> {
         let mut st = self.state.borrow_mut();
         if let Some(&target) = st.own.names.get(key) {
@@ -120,13 +128,15 @@ impl<'b> TaskTxn<'b> {
         if let Some(&target) = self.batch.names.get(key) {
             return target;
         }
-        let found = self.snap.name(key);
-        st.own
-            .reads
-            .names
-            .entry(key.to_owned())
-            .or_insert(found.map_or(0, |b| b.version));
-        found.map(|b| b.id)
+        let (found, version) = match pending::name(self.pending, key) {
+            Some(l) => (l.value, l.version),
+            None => {
+                let b = self.snap.name(key);
+                (b.map(|b| b.id), b.map_or(0, |b| b.version))
+            }
+        };
+        st.own.reads.names.entry(key.to_owned()).or_insert(version);
+        found
     }
 
     /// Whether the layers above the snapshot unbind `key`.
@@ -181,6 +191,13 @@ impl Transaction for TaskTxn<'_> {
             Some(ObjectSlot::Removed) => return Ok(None),
             None => {}
         }
+        if let Some(l) = pending::object(self.pending, id) {
+            let mut st = self.state.borrow_mut();
+            st.own.reads.objects.entry(id).or_insert(l.version);
+            return Ok(l
+                .value
+                .map(|(type_name, bytes)| RawObject { type_name, bytes }));
+        }
         let mut seen = self.seen.get();
         if let Some((_, type_name, bytes)) = seen.iter().flatten().find(|s| s.0 == id) {
             // Its version is already in the read set.
@@ -206,7 +223,7 @@ impl Transaction for TaskTxn<'_> {
     }
 
     fn new_object_id(&self) -> u64 {
-        self.shared.store.allocate_id()
+        self.shared.data.allocate_id()
     }
 
     fn write_object(
@@ -281,11 +298,12 @@ impl Transaction for TaskTxn<'_> {
     fn next_name(&self, after: Option<&str>) -> Result<Option<String>, TaskError> {
         let start = format!("{}{}", names::USER, after.unwrap_or(""));
         let mut st = self.state.borrow_mut();
-        // The snapshot's next name, skipping names the layers above unbind. Every step is
-        // recorded, so a name bound in between by another core is a conflict.
+        // The next name below the batch (snapshot and proposed batches), skipping names the
+        // layers above unbind. Every step is recorded, so a name bound in between by
+        // another core is a conflict.
         let mut cur = start.clone();
         let from_snapshot = loop {
-            let next = self.snap.next_name(Some(&cur)).map(|(n, _)| n);
+            let next = pending::next_name(self.pending, self.snap, &cur);
             st.own
                 .reads
                 .next_names
@@ -329,7 +347,7 @@ impl Transaction for TaskTxn<'_> {
                 type_name: task.type_name,
             });
         }
-        let id = self.shared.store.allocate_id();
+        let id = self.shared.data.allocate_id();
         let header = TaskHeader {
             due_ms: now_ms().saturating_add(millis(task.delay)),
             period_ms: task.period.map_or(0, |p| millis(p).max(1)),
@@ -376,16 +394,18 @@ impl Transaction for TaskTxn<'_> {
             Some(TaskSlot::Removed) => return Ok(false),
             None => {}
         }
-        let rec = self.snap.task(id);
-        st.own
-            .reads
-            .tasks
-            .entry(id)
-            .or_insert(rec.map_or(0, |r| r.version));
-        if rec.is_some() {
+        let (present, version) = match pending::task(self.pending, id) {
+            Some(l) => (l.value.is_some(), l.version),
+            None => {
+                let rec = self.snap.task(id);
+                (rec.is_some(), rec.map_or(0, |r| r.version))
+            }
+        };
+        st.own.reads.tasks.entry(id).or_insert(version);
+        if present {
             st.own.tasks.insert(id, TaskSlot::Removed);
         }
-        Ok(rec.is_some())
+        Ok(present)
     }
 
     fn current_task(&self) -> Option<u64> {

@@ -60,8 +60,14 @@ pub(crate) enum Read {
 /// if any recorded read is no longer current. Writing the same key twice in one batch keeps
 /// the last write. A batch can be cleared and reused to avoid allocating per commit.
 ///
-/// Versions are the sequence numbers returned by reads ([`Record::version`](crate::Record),
-/// [`Binding::version`](crate::Binding)); `0` means "absent".
+/// Versions are those returned by reads ([`Record::version`](crate::Record),
+/// [`Binding::version`](crate::Binding)); `0` means "absent". In an embedded store a version
+/// is the sequence number of the commit that wrote it; in a replica store it may instead be
+/// chosen by the committer ([`set_version`](Self::set_version)).
+///
+/// A batch can travel between machines as bytes: [`encode`](Self::encode) and
+/// [`decode`](Self::decode). Two batches are equal when they hold the same writes and reads
+/// in the same order, the same explicit version, and are both oversized or both not.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     pub(crate) ops: Vec<Op>,
@@ -69,7 +75,76 @@ pub struct Batch {
     pub(crate) arena: Vec<u8>,
     /// Set when more than 4 GiB of names and values were added; the commit is refused.
     pub(crate) oversized: bool,
+    /// The version every write installs, instead of the commit's sequence number.
+    pub(crate) version: Option<u64>,
 }
+
+/// A write with its names and values resolved, for comparing batches.
+#[derive(PartialEq)]
+enum OpView<'a> {
+    Put(Space, u64, &'a [u8], &'a [u8]),
+    Remove(Space, u64),
+    Bind(&'a [u8], u64),
+    Unbind(&'a [u8]),
+}
+
+/// A read with its names resolved, for comparing batches.
+#[derive(PartialEq)]
+enum ReadView<'a> {
+    Id(Space, u64, u64),
+    Name(&'a [u8], u64),
+    NextName(Option<&'a [u8]>, Option<&'a [u8]>),
+}
+
+impl Batch {
+    fn op_view(&self, op: &Op) -> OpView<'_> {
+        match *op {
+            Op::Put {
+                space,
+                id,
+                type_name,
+                value,
+            } => OpView::Put(space, id, self.bytes(type_name), self.bytes(value)),
+            Op::Remove { space, id } => OpView::Remove(space, id),
+            Op::Bind { name, id } => OpView::Bind(self.bytes(name), id),
+            Op::Unbind { name } => OpView::Unbind(self.bytes(name)),
+        }
+    }
+
+    fn read_view(&self, read: &Read) -> ReadView<'_> {
+        match *read {
+            Read::Id { space, id, version } => ReadView::Id(space, id, version),
+            Read::Name { name, version } => ReadView::Name(self.bytes(name), version),
+            Read::NextName { after, observed } => ReadView::NextName(
+                after.map(|s| self.bytes(s)),
+                observed.map(|s| self.bytes(s)),
+            ),
+        }
+    }
+}
+
+/// Compares content, not layout: the same writes and reads in the same order, the same
+/// explicit version and oversized state, however the names and values are stored.
+impl PartialEq for Batch {
+    fn eq(&self, other: &Batch) -> bool {
+        self.version == other.version
+            && self.oversized == other.oversized
+            && self.ops.len() == other.ops.len()
+            && self.reads.len() == other.reads.len()
+            && self
+                .ops
+                .iter()
+                .zip(&other.ops)
+                .all(|(a, b)| self.op_view(a) == other.op_view(b))
+            && self
+                .reads
+                .iter()
+                .zip(&other.reads)
+                .all(|(a, b)| self.read_view(a) == other.read_view(b))
+    }
+}
+
+impl Eq for Batch {}
 
 impl Batch {
     /// An empty batch.
@@ -77,12 +152,31 @@ impl Batch {
         Batch::default()
     }
 
-    /// Empties the batch, keeping its allocations.
+    /// Empties the batch, keeping its allocations. The explicit version is reset to `None`.
     pub fn clear(&mut self) {
         self.ops.clear();
         self.reads.clear();
         self.arena.clear();
         self.oversized = false;
+        self.version = None;
+    }
+
+    /// Sets the version every write of this batch installs: `Some(v)` installs key version
+    /// `v` (nonzero, at most [`format::MAX_VERSION`](crate::format::MAX_VERSION)) instead of
+    /// the commit's sequence number; `None` goes back to the sequence number.
+    ///
+    /// Only a replica store ([`Options::replica`](crate::Options::replica)) accepts a batch
+    /// with an explicit version; any other store, and any store given version 0, refuses it
+    /// with [`CommitError::Invalid`](crate::CommitError::Invalid). The store does not check
+    /// that versions are new: the committer must never install a version a key has held
+    /// before, or a stale read could validate. Versions need not increase.
+    pub fn set_version(&mut self, version: Option<u64>) {
+        self.version = version;
+    }
+
+    /// The explicit version set with [`set_version`](Self::set_version), if any.
+    pub fn version(&self) -> Option<u64> {
+        self.version
     }
 
     /// Whether the batch has no writes (a batch of reads alone only validates).

@@ -2,8 +2,10 @@
 //! reclaims space by compacting sealed segments that are mostly dead.
 //!
 //! Compacting a segment copies its live entries to the head of the log in ordinary frames
-//! (keeping each key's version), waits until those frames are durable and no snapshot can
-//! still read the old copies, then drops the segment from the table and deletes its file.
+//! (keeping each key's version; in a replica store these frames are flagged as carrying
+//! explicit versions, since a kept version may exceed the frame's sequence number), waits
+//! until those frames are durable and no snapshot can still read the old copies, then drops
+//! the segment from the table and deletes its file.
 //! Commits go on meanwhile; they only wait for the writer lock while one small batch of
 //! entries (at most [`CHUNK`] bytes) is copied.
 
@@ -79,6 +81,7 @@ pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
         id,
         inner.options.segment_size,
         inner.store_id,
+        inner.format_version,
     )?);
     let mut w = inner.writer.lock();
     // Segment ids must follow log order. If the writer rolled meanwhile and had to create
@@ -334,7 +337,9 @@ fn relocate(
         frame.extend_from_slice(unsafe { seg.entry(e.off as usize) });
     }
     assert_eq!(frame.len(), len);
-    let written = inner.end_frame(&dst, start, &mut frame, seq, live.len() as u32);
+    // In a replica, relocated entries may carry versions above this frame's `seq`.
+    let explicit = inner.options.replica;
+    let written = inner.end_frame(&dst, start, &mut frame, seq, live.len() as u32, explicit);
     w.buf = frame;
     written?;
     let mut at = start + FRAME_HEADER_LEN;

@@ -135,10 +135,10 @@ pub(crate) fn inspect(dir: &Path, create: bool) -> Result<Found, OpenError> {
     })
 }
 
-/// Writes a new `STORE` file durably.
-pub(crate) fn create_meta(dir: &Path) -> Result<Meta, OpenError> {
+/// Writes a new `STORE` file, naming format `format_version`, durably.
+pub(crate) fn create_meta(dir: &Path, format_version: u32) -> Result<Meta, OpenError> {
     let meta = Meta {
-        format_version: FORMAT_VERSION,
+        format_version,
         store_id: new_store_id(),
     };
     let tmp = dir.join(format!("{META_FILE}.tmp"));

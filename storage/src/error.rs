@@ -26,6 +26,25 @@ pub enum OpenError {
         /// The newest format this build reads.
         supported: u32,
     },
+    /// The store is a cluster replica (format 2) but was opened without
+    /// [`Options::replica`](crate::Options::replica).
+    #[error(
+        "{dir} is a cluster replica store (format 2); open it as one, with `Options::replica` set"
+    )]
+    IsAReplica {
+        /// The directory given to `open`.
+        dir: PathBuf,
+    },
+    /// The store is an embedded store (format 1) but was opened with
+    /// [`Options::replica`](crate::Options::replica) set.
+    #[error(
+        "{dir} is not a replica store: it is an embedded store (format 1), which holds no \
+         explicit versions; open it with `Options::replica` off"
+    )]
+    NotAReplica {
+        /// The directory given to `open`.
+        dir: PathBuf,
+    },
     /// Another process (or another `Store` in this one) has the store open.
     #[error("{dir} is already opened by another process{holder}")]
     Locked {
@@ -92,7 +111,8 @@ pub enum CommitError {
     /// A version in the read set changed since it was read: retry the transaction.
     #[error("conflict on {0}: it changed since it was read")]
     Conflict(ConflictKey),
-    /// The batch cannot be stored at all (too large, a name too long).
+    /// The batch cannot be stored at all (too large, a name too long, an explicit version
+    /// that is zero, too large, or given to a store that is not a replica).
     #[error("batch rejected: {0}")]
     Invalid(String),
     /// The store failed earlier (an I/O error while writing or syncing) and accepts no

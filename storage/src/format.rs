@@ -3,9 +3,27 @@
 //! Every integer is little-endian. The book's "Store file format" chapter walks through the
 //! same layout with every crash case; keep the two in step.
 
-/// The format version this build writes. A store whose `STORE` file names a larger one is
-/// refused on open.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build reads. A store whose `STORE` file names a larger
+/// one is refused on open.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format version a new embedded store is written with: every entry's version is the
+/// sequence number of the commit that first wrote it.
+pub const EMBEDDED_FORMAT_VERSION: u32 = 1;
+
+/// The format version a new replica store (`Options::replica`) is written with: frames may
+/// carry versions chosen by the committer ([`FrameHeader::explicit_versions`]). A build that
+/// reads only format 1 refuses such a store as newer, since it would reject those frames.
+pub const REPLICA_FORMAT_VERSION: u32 = 2;
+
+/// The largest version an entry may carry: the index keeps a tombstone flag in the top bit.
+pub const MAX_VERSION: u64 = (1 << 63) - 1;
+
+/// Frame flag bit: the frame is a seal.
+pub const FRAME_FLAG_SEAL: u32 = 1;
+/// Frame flag bit: the entries' versions were chosen by the committer, not taken from the
+/// frame's sequence number. Only in replica stores.
+pub const FRAME_FLAG_EXPLICIT_VERSIONS: u32 = 2;
 
 /// Every value, entry and frame starts on a multiple of this, so rkyv archives can be read
 /// in place (the mapping itself is page aligned).
@@ -39,6 +57,23 @@ pub const FRAME_MAGIC: [u8; 4] = *b"DSFR";
 pub const FRAME_HEADER_LEN: usize = 48;
 /// Size of an entry header; the entry's name follows it.
 pub const ENTRY_HEADER_LEN: usize = 24;
+
+/// Magic of an encoded [`Batch`](crate::Batch) (its first four bytes).
+pub const BATCH_MAGIC: [u8; 4] = *b"DSBT";
+/// Version of the batch encoding this build writes and reads (byte 4 of an encoded batch).
+pub const BATCH_ENCODING_VERSION: u8 = 1;
+/// Size of an encoded batch's header; its writes follow.
+pub const BATCH_HEADER_LEN: usize = 32;
+/// Size of an encoded batch's trailer: the checksum of everything before it.
+pub const BATCH_TRAILER_LEN: usize = 4;
+/// Bit of an encoded batch's flags byte: the batch has an explicit version.
+pub const BATCH_FLAG_VERSION: u8 = 1;
+/// Bit of an encoded batch's flags byte: the batch grew past 4 GiB of names and values and
+/// lost some of them; committing it is refused.
+pub const BATCH_FLAG_OVERSIZED: u8 = 2;
+
+/// The first bytes hashed by [`Snapshot::digest`](crate::Snapshot::digest).
+pub const DIGEST_MAGIC: [u8; 8] = *b"DSDIGST1";
 
 const _: () = assert!(SEGMENT_HEADER_LEN % ALIGN == 0);
 const _: () = assert!(FRAME_HEADER_LEN % ALIGN == 0);
@@ -120,7 +155,8 @@ pub struct EntryHeader {
     pub value_len: u32,
     /// Object or task id; for `Bind`, the id the name points to.
     pub id: u64,
-    /// Version this entry installs (the sequence number of the commit that first wrote it).
+    /// Version this entry installs: the sequence number of the commit that first wrote it,
+    /// or, in a frame with explicit versions, the version its committer chose.
     pub version: u64,
 }
 
@@ -186,6 +222,10 @@ pub struct FrameHeader {
     /// A seal: the last frame of a segment, written when the log moves on to the next
     /// segment. It has no body and repeats the sequence number of the frame before it.
     pub seal: bool,
+    /// The entries' versions were chosen by the committer (a replica store's batches with an
+    /// explicit version, and its relocation frames), so they need not be at most `seq`.
+    /// Never set on a seal.
+    pub explicit_versions: bool,
 }
 
 /// The header checksum: crc32c of the store id followed by header bytes 8..48. Seeding it
@@ -209,13 +249,19 @@ impl FrameHeader {
         out[32..36].copy_from_slice(&self.body_len.to_le_bytes());
         out[36..40].copy_from_slice(&self.body_crc.to_le_bytes());
         out[40..44].copy_from_slice(&self.entries.to_le_bytes());
-        out[44..48].copy_from_slice(&(self.seal as u32).to_le_bytes());
+        let flags = if self.seal { FRAME_FLAG_SEAL } else { 0 }
+            | if self.explicit_versions {
+                FRAME_FLAG_EXPLICIT_VERSIONS
+            } else {
+                0
+            };
+        out[44..48].copy_from_slice(&flags.to_le_bytes());
         let crc = header_crc(store_id, out);
         out[4..8].copy_from_slice(&crc.to_le_bytes());
     }
 
-    /// Reads a header of store `store_id` whose magic and checksum hold; `None` when they do
-    /// not.
+    /// Reads a header of store `store_id` whose magic and checksum hold and whose flags are
+    /// one of 0, 1 (seal) or 2 (explicit versions); `None` otherwise.
     pub fn decode(store_id: u64, b: &[u8]) -> Option<FrameHeader> {
         if b.len() < FRAME_HEADER_LEN || b[0..4] != FRAME_MAGIC {
             return None;
@@ -225,11 +271,13 @@ impl FrameHeader {
             return None;
         }
         let flags = u32::from_le_bytes(b[44..48].try_into().unwrap());
-        if flags > 1 {
+        if flags > FRAME_FLAG_EXPLICIT_VERSIONS {
+            // Unknown bits, or a seal claiming explicit versions: it has no entries.
             return None;
         }
         Some(FrameHeader {
-            seal: flags == 1,
+            seal: flags & FRAME_FLAG_SEAL != 0,
+            explicit_versions: flags & FRAME_FLAG_EXPLICIT_VERSIONS != 0,
             seq: u64::from_le_bytes(b[8..16].try_into().unwrap()),
             synced_upto: u64::from_le_bytes(b[16..24].try_into().unwrap()),
             next_id: u64::from_le_bytes(b[24..32].try_into().unwrap()),
@@ -296,13 +344,19 @@ impl SegmentHeader {
 /// The `STORE` file's content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Meta {
-    /// Format version of the store.
+    /// Format version of the store: [`EMBEDDED_FORMAT_VERSION`] or
+    /// [`REPLICA_FORMAT_VERSION`].
     pub format_version: u32,
     /// Random id shared by every segment of this store.
     pub store_id: u64,
 }
 
 impl Meta {
+    /// Whether this is a replica store, whose frames may carry explicit versions.
+    pub fn is_replica(&self) -> bool {
+        self.format_version == REPLICA_FORMAT_VERSION
+    }
+
     /// The encoded file, checksum included.
     pub fn encode(&self) -> [u8; META_LEN] {
         let mut out = [0u8; META_LEN];
@@ -355,10 +409,25 @@ mod tests {
             body_crc: 0xdead_beef,
             entries: 2,
             seal: false,
+            explicit_versions: false,
         };
         let mut b = [0u8; FRAME_HEADER_LEN];
         h.encode(11, &mut b);
         assert_eq!(FrameHeader::decode(11, &b), Some(h));
+        let explicit = FrameHeader {
+            explicit_versions: true,
+            ..h
+        };
+        let mut e = [0u8; FRAME_HEADER_LEN];
+        explicit.encode(11, &mut e);
+        assert_eq!(u32::from_le_bytes(e[44..48].try_into().unwrap()), 2);
+        assert_eq!(FrameHeader::decode(11, &e), Some(explicit));
+        let sealed_explicit = FrameHeader {
+            seal: true,
+            ..explicit
+        };
+        sealed_explicit.encode(11, &mut e);
+        assert_eq!(FrameHeader::decode(11, &e), None, "a seal has no entries");
         assert_eq!(FrameHeader::decode(12, &b), None, "another store's header");
         for i in 0..FRAME_HEADER_LEN {
             let mut c = b;

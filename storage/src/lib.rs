@@ -22,8 +22,18 @@
 //! [`Store::commit`]. The commit is applied atomically if every recorded version is still
 //! the newest, and rejected with [`CommitError::Conflict`] otherwise. Commits are
 //! serialized in sequence-number order, so transactions that validate this way are
-//! serializable. A version is the sequence number of the commit that wrote it; `0` means
-//! "absent".
+//! serializable. A version is the sequence number of the commit that wrote it (in a
+//! replica store, possibly one the batch chose; see below); `0` means "absent".
+//!
+//! # Replicas
+//!
+//! A store opened with [`Options::replica`] is the local replica of a cluster-wide commit
+//! log: every node applies the same batches in the same order, but local sequence numbers
+//! differ from node to node. Such a store accepts batches with a version chosen by the log
+//! ([`Batch::set_version`]), which every write of the batch installs instead of the
+//! sequence number, so validation gives the same verdict on every node. A batch travels
+//! between machines as bytes ([`Batch::encode`], [`Batch::decode`]), and
+//! [`Snapshot::digest`] hashes the visible state, so replicas can be compared.
 //!
 //! A successful commit is visible at once but durable only later: many commits share one
 //! sync (group commit). Wait with [`Store::wait_durable`] or `.await` [`Store::durable`]
@@ -78,6 +88,7 @@ mod signal;
 mod snapshot;
 mod store;
 mod table;
+mod wire;
 mod writer;
 
 pub use batch::Batch;
@@ -86,3 +97,4 @@ pub use error::{CommitError, ConflictKey, DurabilityError, OpenError};
 pub use options::{Durability, Options};
 pub use snapshot::{Binding, Record, Snapshot};
 pub use store::{Stats, Store};
+pub use wire::BatchDecodeError;

@@ -36,6 +36,17 @@ pub struct Options {
     pub compact_below: f64,
     /// Run background compaction. Default `true`; tests turn it off to compact by hand.
     pub background_compaction: bool,
+    /// Open the store as the local replica of a cluster-wide commit log. Default `false`.
+    ///
+    /// A replica store accepts batches whose versions are chosen by the caller
+    /// ([`Batch::set_version`](crate::Batch::set_version)), so that every node applying the
+    /// same batches in the same order holds the same versions and validates reads alike,
+    /// although each node's sequence numbers differ. A store created with `replica: true` is
+    /// written in store format 2 and must always be opened as a replica; an embedded store
+    /// (format 1) must never be. [`Store::open`](crate::Store::open) refuses either mix-up
+    /// with [`OpenError::IsAReplica`](crate::OpenError::IsAReplica) or
+    /// [`OpenError::NotAReplica`](crate::OpenError::NotAReplica).
+    pub replica: bool,
 }
 
 impl Default for Options {
@@ -46,6 +57,7 @@ impl Default for Options {
             durability: Durability::Full,
             compact_below: 0.5,
             background_compaction: true,
+            replica: false,
         }
     }
 }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use crate::directory::{list_segments, sync_dir};
 use crate::error::OpenError;
 use crate::format::{
-    log_position, EntryHeader, EntryKind, FrameHeader, SegmentHeader, ALIGN, ENTRY_HEADER_LEN,
-    FORMAT_VERSION, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
+    log_position, EntryHeader, EntryKind, FrameHeader, Meta, SegmentHeader, ALIGN,
+    ENTRY_HEADER_LEN, FRAME_HEADER_LEN, MAX_VERSION, SEGMENT_HEADER_LEN,
 };
 use crate::index::{Index, Loc};
 use crate::segment::Segment;
@@ -70,7 +70,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
     }
 }
 
-fn open_segment(id: u32, path: PathBuf, store_id: u64) -> Result<Opened, OpenError> {
+fn open_segment(id: u32, path: PathBuf, meta: &Meta) -> Result<Opened, OpenError> {
+    let store_id = meta.store_id;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -87,13 +88,14 @@ fn open_segment(id: u32, path: PathBuf, store_id: u64) -> Result<Opened, OpenErr
     }
     file.read_exact_at(&mut hdr, 0).map_err(io(&path))?;
     let h = SegmentHeader::decode(&hdr).map_err(|why| corrupt(&path, 0, why))?;
-    if h.format_version > FORMAT_VERSION {
+    if h.format_version > meta.format_version {
+        // The `STORE` file was checked against this build already.
         return Err(corrupt(
             &path,
             0,
             format!(
-                "segment written in format {}, newer than this build's {FORMAT_VERSION}",
-                h.format_version
+                "segment written in format {}, newer than the store's format {}",
+                h.format_version, meta.format_version
             ),
         ));
     }
@@ -156,14 +158,36 @@ enum Parsed<'a> {
     Seal(u32),
 }
 
-/// Reads the frame at `off`, or says why it is not an intact frame in sequence.
+/// Why the frame at a position is not an intact frame in sequence.
+enum Broken {
+    /// Possibly a write a crash cut short: a break point, judged by `durable_beyond`.
+    Break(String),
+    /// Intact bytes this store can never have written: damage, whatever follows.
+    Damage(String),
+}
+
+impl From<String> for Broken {
+    fn from(why: String) -> Broken {
+        Broken::Break(why)
+    }
+}
+
+impl From<&str> for Broken {
+    fn from(why: &str) -> Broken {
+        Broken::Break(why.into())
+    }
+}
+
+/// Reads the frame at `off`, or says why it is not an intact frame in sequence. `replica`:
+/// the store may hold frames with explicit versions.
 fn parse_frame<'a>(
     store_id: u64,
+    replica: bool,
     data: &'a [u8],
     off: usize,
     last_seq: u64,
     first_in_segment: bool,
-) -> Result<Parsed<'a>, String> {
+) -> Result<Parsed<'a>, Broken> {
     if off + FRAME_HEADER_LEN > data.len() {
         return Err("the log ends without a frame here".into());
     }
@@ -189,16 +213,19 @@ fn parse_frame<'a>(
         }
         return Ok(Parsed::Seal(h.entries));
     }
+    if h.explicit_versions && !replica {
+        // Both checksums hold, so no torn write made this.
+        return Err(Broken::Damage(
+            "a frame with explicit versions in a store that is not a replica".into(),
+        ));
+    }
     let in_order = if first_in_segment {
         h.seq > last_seq
     } else {
         h.seq == last_seq + 1
     };
     if !in_order {
-        return Err(format!(
-            "frame sequence {} does not follow {last_seq}",
-            h.seq
-        ));
+        return Err(format!("frame sequence {} does not follow {last_seq}", h.seq).into());
     }
     if h.body_len as usize % ALIGN != 0 {
         return Err("the frame body length is not aligned".into());
@@ -210,13 +237,20 @@ fn parse_frame<'a>(
             .map_err(|e| format!("entry at body offset {at}: {e}"))?;
         let len = header.total_len();
         if at + len > body.len() {
-            return Err(format!("entry at body offset {at} runs past its frame"));
+            return Err(format!("entry at body offset {at} runs past its frame").into());
         }
-        if header.version == 0 || header.version > h.seq {
-            return Err(format!(
+        // A committer's version may exceed the frame's `seq`; the index keeps a flag in the
+        // top bit.
+        let highest = if h.explicit_versions {
+            MAX_VERSION
+        } else {
+            h.seq
+        };
+        if header.version == 0 || header.version > highest {
+            return Err(Broken::Break(format!(
                 "entry at body offset {at} has impossible version {}",
                 header.version
-            ));
+            )));
         }
         let name_bytes =
             &body[at + ENTRY_HEADER_LEN..at + ENTRY_HEADER_LEN + header.name_len as usize];
@@ -257,18 +291,20 @@ fn durable_beyond(store_id: u64, segs: &[Opened], first: usize, from: usize, pos
     false
 }
 
-/// Replays the log in `dir` into `index`.
+/// Replays the log in `dir`, the store `meta` describes, into `index`.
 pub(crate) fn recover(
     dir: &Path,
-    store_id: u64,
+    meta: &Meta,
     segment_size: u32,
     index: &Index,
 ) -> Result<Recovered, OpenError> {
+    let store_id = meta.store_id;
+    let replica = meta.is_replica();
     let listed = list_segments(dir)?;
     let next_segment_id = listed.last().map(|(id, _)| id + 1).unwrap_or(1);
     let mut segs = Vec::with_capacity(listed.len());
     for (id, path) in listed {
-        segs.push(open_segment(id, path, store_id)?);
+        segs.push(open_segment(id, path, meta)?);
     }
     // Segments never shrink below what the store already holds: an entry written under a
     // larger size must still fit in one frame when compaction moves it.
@@ -304,7 +340,7 @@ pub(crate) fn recover(
         let mut off = SEGMENT_HEADER_LEN;
         let mut first = true;
         loop {
-            match parse_frame(store_id, data, off, last_seq, first) {
+            match parse_frame(store_id, replica, data, off, last_seq, first) {
                 Ok(Parsed::Seal(next)) => {
                     if next <= o.seg.id {
                         brk = Some((i, off, format!("a seal names segment {next} as next")));
@@ -337,10 +373,11 @@ pub(crate) fn recover(
                     first = false;
                     o.seg.end.store(off as u32, Ordering::Relaxed);
                 }
-                Err(why) => {
+                Err(Broken::Break(why)) => {
                     brk = Some((i, off, why));
                     break 'segments;
                 }
+                Err(Broken::Damage(why)) => return Err(corrupt(&o.seg.path, off, why)),
             }
         }
     }
@@ -396,7 +433,8 @@ pub(crate) fn recover(
     let (pos, next_segment_id) = if active_index == usize::MAX {
         // Every segment ended in a seal (or there are none): start a fresh one.
         let id = next_segment_id;
-        let seg = Segment::create(dir, id, segment_size, store_id).map_err(io(dir))?;
+        let seg = Segment::create(dir, id, segment_size, store_id, meta.format_version)
+            .map_err(io(dir))?;
         kept.push(Arc::new(seg));
         (SEGMENT_HEADER_LEN as u32, id + 1)
     } else {
@@ -454,7 +492,14 @@ mod tests {
                 .spare_needed
                 .store(false, std::sync::atomic::Ordering::Release);
             drop(w);
-            Segment::create(dir.path(), id, small().segment_size, inner.store_id).unwrap();
+            Segment::create(
+                dir.path(),
+                id,
+                small().segment_size,
+                inner.store_id,
+                inner.format_version,
+            )
+            .unwrap();
             id
         };
         let mut b = Batch::new();

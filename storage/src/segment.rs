@@ -18,8 +18,7 @@ use parking_lot::Mutex;
 
 use crate::directory::sync_dir;
 use crate::format::{
-    entry_len, EntryKind, SegmentHeader, ENTRY_HEADER_LEN, FORMAT_VERSION, SEGMENT_HEADER_LEN,
-    SEGMENT_SUFFIX,
+    entry_len, EntryKind, SegmentHeader, ENTRY_HEADER_LEN, SEGMENT_HEADER_LEN, SEGMENT_SUFFIX,
 };
 
 /// A mapped segment file.
@@ -78,10 +77,17 @@ pub(crate) fn parse_segment_file_name(name: &str) -> Option<u32> {
 }
 
 impl Segment {
-    /// Creates segment `id` in `dir`: header, zeros to `size`, synced, then renamed into place.
-    pub fn create(dir: &Path, id: u32, size: u32, store_id: u64) -> std::io::Result<Segment> {
+    /// Creates segment `id` of store `store_id` (in format `format`) in `dir`: header, zeros
+    /// to `size`, synced, then renamed into place.
+    pub fn create(
+        dir: &Path,
+        id: u32,
+        size: u32,
+        store_id: u64,
+        format: u32,
+    ) -> std::io::Result<Segment> {
         let tmp = dir.join(format!("{}.tmp", segment_file_name(id)));
-        let seg = Self::create_at(dir, &tmp, id, size, store_id)?;
+        let seg = Self::create_at(dir, &tmp, id, size, store_id, format)?;
         std::fs::rename(&tmp, &seg.path)?;
         sync_dir(dir)?;
         Ok(seg)
@@ -91,9 +97,15 @@ impl Segment {
     /// left under a temporary name (`*.seg.spare`) until the writer [activates](Self::activate)
     /// it. A crash before that leaves a file recovery deletes, never an unused segment in the
     /// middle of the log.
-    pub fn create_spare(dir: &Path, id: u32, size: u32, store_id: u64) -> std::io::Result<Segment> {
+    pub fn create_spare(
+        dir: &Path,
+        id: u32,
+        size: u32,
+        store_id: u64,
+        format: u32,
+    ) -> std::io::Result<Segment> {
         let spare = spare_path(dir, id);
-        let seg = Self::create_at(dir, &spare, id, size, store_id)?;
+        let seg = Self::create_at(dir, &spare, id, size, store_id, format)?;
         *seg.spare.lock() = Some(spare);
         Ok(seg)
     }
@@ -121,6 +133,7 @@ impl Segment {
         id: u32,
         size: u32,
         store_id: u64,
+        format: u32,
     ) -> std::io::Result<Segment> {
         assert!(size as usize > SEGMENT_HEADER_LEN && size % 4096 == 0);
         let path = dir.join(segment_file_name(id));
@@ -131,7 +144,7 @@ impl Segment {
             .truncate(true)
             .open(at)?;
         let header = SegmentHeader {
-            format_version: FORMAT_VERSION,
+            format_version: format,
             size,
             store_id,
             segment_id: id,

@@ -13,7 +13,7 @@ use crate::compaction::{compact_all, ensure_spare, run_maintenance, Retiring};
 use crate::directory::{self, DirLock, Found};
 use crate::durability::{run_flusher, DurableFuture, DurableState};
 use crate::error::{CommitError, DurabilityError, OpenError};
-use crate::format::log_position;
+use crate::format::{log_position, EMBEDDED_FORMAT_VERSION, REPLICA_FORMAT_VERSION};
 use crate::index::Index;
 use crate::options::{Durability, Options};
 use crate::recovery::recover;
@@ -27,6 +27,8 @@ pub(crate) struct Inner {
     pub dir: PathBuf,
     pub options: Options,
     pub store_id: u64,
+    /// The store's format, which its segment headers repeat.
+    pub format_version: u32,
     pub index: Index,
     pub writer: Mutex<Writer>,
     pub(crate) visible: AtomicU64,
@@ -113,7 +115,8 @@ impl Store {
     /// Opens (or creates) the store in `dir`, replaying its log.
     ///
     /// Fails with a clear error if `dir` is not a store, was written by a newer format, is
-    /// open in another process, or holds a record that was durable but is damaged.
+    /// a replica store opened without [`Options::replica`] or an embedded one opened with
+    /// it, is open in another process, or holds a record that was durable but is damaged.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store, OpenError> {
         let dir = dir.as_ref().to_path_buf();
         options.validate().map_err(OpenError::Options)?;
@@ -123,11 +126,24 @@ impl Store {
         let lock = directory::lock(&dir)?;
         let found = directory::inspect(&dir, options.create)?;
         let meta = match found {
+            Found::Store(meta) if meta.is_replica() && !options.replica => {
+                return Err(OpenError::IsAReplica { dir });
+            }
+            Found::Store(meta) if !meta.is_replica() && options.replica => {
+                return Err(OpenError::NotAReplica { dir });
+            }
             Found::Store(meta) => meta,
-            Found::Empty => directory::create_meta(&dir)?,
+            Found::Empty => {
+                let version = if options.replica {
+                    REPLICA_FORMAT_VERSION
+                } else {
+                    EMBEDDED_FORMAT_VERSION
+                };
+                directory::create_meta(&dir, version)?
+            }
         };
         let index = Index::new();
-        let r = recover(&dir, meta.store_id, options.segment_size, &index)?;
+        let r = recover(&dir, &meta, options.segment_size, &index)?;
         let mut options = options;
         options.segment_size = r.segment_size;
         let active = r
@@ -151,6 +167,7 @@ impl Store {
         let inner = Arc::new(Inner {
             dir,
             store_id: meta.store_id,
+            format_version: meta.format_version,
             index,
             writer: Mutex::new(writer),
             visible: AtomicU64::new(r.last_seq),

@@ -12,7 +12,7 @@ use crate::batch::{Batch, Op, Read, Space};
 use crate::error::{CommitError, ConflictKey};
 use crate::format::{
     entry_len, value_offset, EntryHeader, EntryKind, FrameHeader, ENTRY_HEADER_LEN,
-    FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
+    FRAME_HEADER_LEN, MAX_VERSION, SEGMENT_HEADER_LEN,
 };
 use crate::index::{Index, Loc, Version};
 use crate::segment::Segment;
@@ -87,6 +87,30 @@ pub(crate) fn max_frame_len(segment_size: u32) -> usize {
     segment_size as usize - SEGMENT_HEADER_LEN - FRAME_HEADER_LEN
 }
 
+/// Checks the batch's explicit version, if it has one, against the store's kind.
+pub(crate) fn check_version(batch: &Batch, replica: bool) -> Result<(), CommitError> {
+    let Some(version) = batch.version else {
+        return Ok(());
+    };
+    if !replica {
+        return Err(CommitError::Invalid(format!(
+            "the batch sets explicit version {version}, but this store is not a replica \
+             (open it with `Options::replica` to install versions chosen by the caller)"
+        )));
+    }
+    if version == 0 {
+        return Err(CommitError::Invalid(
+            "the batch sets explicit version 0, which means \"absent\"; versions start at 1".into(),
+        ));
+    }
+    if version > MAX_VERSION {
+        return Err(CommitError::Invalid(format!(
+            "the batch sets explicit version {version}, above the largest version {MAX_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
 fn check_name_len(len: usize, what: &str) -> Result<(), CommitError> {
     if len > u16::MAX as usize {
         return Err(CommitError::Invalid(format!(
@@ -106,6 +130,7 @@ impl Inner {
         on_commit: &mut dyn FnMut(u64),
     ) -> Result<u64, CommitError> {
         let len = frame_len(batch, self.options.segment_size)?;
+        check_version(batch, self.options.replica)?;
         let mut guard = self.writer.lock();
         let w = &mut *guard;
         self.check_open()?;
@@ -117,6 +142,7 @@ impl Inner {
         let horizon = self.horizon(w);
         self.prune_pending(w, horizon);
         let (seq, seg, start) = self.begin_frame(w, len)?;
+        let version = batch.version.unwrap_or(seq);
         // Pass 1: encode the frame.
         let mut buf = std::mem::take(&mut w.buf);
         buf.clear();
@@ -138,7 +164,7 @@ impl Inner {
                 name_len: name.len() as u16,
                 value_len: value.len() as u32,
                 id,
-                version: seq,
+                version,
             };
             h.encode(&mut buf[off..off + ENTRY_HEADER_LEN]);
             buf[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name.len()].copy_from_slice(name);
@@ -149,7 +175,8 @@ impl Inner {
             off += h.total_len();
         }
         assert_eq!(off, len, "frame length and encoded entries disagree");
-        let written = self.end_frame(&seg, start, &mut buf, seq, batch.ops.len() as u32);
+        let explicit = batch.version.is_some();
+        let written = self.end_frame(&seg, start, &mut buf, seq, batch.ops.len() as u32, explicit);
         w.buf = buf;
         written?;
         // Pass 2: install the versions.
@@ -165,7 +192,7 @@ impl Inner {
                 seg: seg.id,
                 off: off as u32,
             };
-            let v = entry_version(e.kind, e.id, seq, seq, loc);
+            let v = entry_version(e.kind, e.id, version, seq, loc);
             let key = entry_key(e.kind, e.id, name);
             install(&self.index, w, key, v, entry_len, horizon);
             off += entry_len;
@@ -260,6 +287,7 @@ impl Inner {
     }
 
     /// Fills in the header of the encoded frame in `frame` and writes it at `start`.
+    /// `explicit_versions`: the entries' versions were not taken from `seq`.
     pub(crate) fn end_frame(
         &self,
         seg: &Segment,
@@ -267,7 +295,9 @@ impl Inner {
         frame: &mut [u8],
         seq: u64,
         entries: u32,
+        explicit_versions: bool,
     ) -> Result<(), CommitError> {
+        debug_assert!(!explicit_versions || self.options.replica);
         let header = FrameHeader {
             seq,
             synced_upto: self.synced_upto.load(Ordering::Acquire),
@@ -276,6 +306,7 @@ impl Inner {
             body_crc: crc32c::crc32c(&frame[FRAME_HEADER_LEN..]),
             entries,
             seal: false,
+            explicit_versions,
         };
         header.encode(self.store_id, &mut frame[..FRAME_HEADER_LEN]);
         seg.write_at(start, frame)
@@ -304,8 +335,14 @@ impl Inner {
                 let id = w.next_segment_id;
                 w.next_segment_id += 1;
                 Arc::new(
-                    Segment::create(&self.dir, id, self.options.segment_size, self.store_id)
-                        .map_err(|e| self.fail(format!("creating segment {id}: {e}")))?,
+                    Segment::create(
+                        &self.dir,
+                        id,
+                        self.options.segment_size,
+                        self.store_id,
+                        self.format_version,
+                    )
+                    .map_err(|e| self.fail(format!("creating segment {id}: {e}")))?,
                 )
             }
         };
@@ -317,6 +354,7 @@ impl Inner {
             body_crc: crc32c::crc32c(&[]),
             entries: next.id,
             seal: true,
+            explicit_versions: false,
         };
         let mut bytes = [0u8; FRAME_HEADER_LEN];
         seal.encode(self.store_id, &mut bytes);
@@ -347,8 +385,9 @@ impl Inner {
     }
 }
 
-/// The index version of an entry of `kind` for `id`, first written at `version` and made
-/// visible by commit `seq` at `loc`.
+/// The index version of an entry of `kind` for `id` installing key version `version` (the
+/// sequence number of the commit that first wrote it, or an explicit version), made visible
+/// by commit `seq` at `loc`.
 pub(crate) fn entry_version(kind: EntryKind, id: u64, version: u64, seq: u64, loc: Loc) -> Version {
     Version {
         seq,

@@ -182,6 +182,7 @@ fn a_frame_forged_inside_a_value_cannot_fake_durability() {
             body_crc: 0,
             entries: 0,
             seal: false,
+            explicit_versions: false,
         };
         let at = guess as usize * 64;
         let bytes = &mut forged[at..at + FRAME_HEADER_LEN];

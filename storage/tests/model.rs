@@ -1,8 +1,10 @@
 //! Random sequences of commits, reopens and compactions, checked against a plain in-memory
-//! model of what the store should hold.
+//! model of what the store should hold, versions and state digest included, for embedded
+//! and replica stores.
 
 use std::collections::BTreeMap;
 
+use darkstar_storage::format::{DIGEST_MAGIC, MAX_VERSION};
 use darkstar_storage::{Batch, Options, Store};
 use proptest::prelude::*;
 
@@ -23,11 +25,40 @@ enum Step {
     Compact,
 }
 
+/// Every present key with its content and version.
 #[derive(Default, Clone, Debug, PartialEq)]
 struct Model {
-    objects: BTreeMap<u64, (String, Vec<u8>)>,
-    names: BTreeMap<String, u64>,
-    tasks: BTreeMap<u64, Vec<u8>>,
+    objects: BTreeMap<u64, (String, Vec<u8>, u64)>,
+    names: BTreeMap<String, (u64, u64)>,
+    tasks: BTreeMap<u64, (String, Vec<u8>, u64)>,
+}
+
+impl Model {
+    /// The digest as the book's "Store file format" chapter defines it.
+    fn digest(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(&DIGEST_MAGIC);
+        let spaces = [(1u8, &self.objects), (2, &self.tasks)];
+        for (tag, space) in spaces {
+            for (id, (ty, value, version)) in space {
+                h.update(&[tag]);
+                h.update(&id.to_le_bytes());
+                h.update(&version.to_le_bytes());
+                h.update(&(ty.len() as u32).to_le_bytes());
+                h.update(ty.as_bytes());
+                h.update(&(value.len() as u32).to_le_bytes());
+                h.update(value);
+            }
+        }
+        for (name, (id, version)) in &self.names {
+            h.update(&[3]);
+            h.update(&(name.len() as u32).to_le_bytes());
+            h.update(name.as_bytes());
+            h.update(&id.to_le_bytes());
+            h.update(&version.to_le_bytes());
+        }
+        *h.finalize().as_bytes()
+    }
 }
 
 fn name(n: u8) -> String {
@@ -53,23 +84,24 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn options() -> Options {
+fn options(replica: bool) -> Options {
     Options {
         segment_size: 64 << 10,
         background_compaction: false,
+        replica,
         ..Options::default()
     }
 }
 
-fn apply(model: &mut Model, batch: &mut Batch, ops: &[Op]) {
-    batch.clear();
+/// Adds `ops` to `batch` and to the model, at `version`.
+fn apply(model: &mut Model, batch: &mut Batch, ops: &[Op], version: u64) {
     for op in ops {
         match *op {
             Op::Put { id, len, fill } => {
                 let value = vec![fill; len];
                 let ty = format!("model::T{}", id % 3);
                 batch.put_object(id, &ty, &value);
-                model.objects.insert(id, (ty, value));
+                model.objects.insert(id, (ty, value, version));
             }
             Op::Remove { id } => {
                 batch.remove_object(id);
@@ -77,7 +109,7 @@ fn apply(model: &mut Model, batch: &mut Batch, ops: &[Op]) {
             }
             Op::Bind { name: n, id } => {
                 batch.bind(&name(n), id);
-                model.names.insert(name(n), id);
+                model.names.insert(name(n), (id, version));
             }
             Op::Unbind { name: n } => {
                 batch.unbind(&name(n));
@@ -85,7 +117,9 @@ fn apply(model: &mut Model, batch: &mut Batch, ops: &[Op]) {
             }
             Op::PutTask { id, fill } => {
                 batch.put_task(id, "model::Task", &[fill; 40]);
-                model.tasks.insert(id, vec![fill; 40]);
+                model
+                    .tasks
+                    .insert(id, ("model::Task".into(), vec![fill; 40], version));
             }
             Op::RemoveTask { id } => {
                 batch.remove_task(id);
@@ -95,22 +129,71 @@ fn apply(model: &mut Model, batch: &mut Batch, ops: &[Op]) {
     }
 }
 
-fn read_all(store: &Store) -> Model {
+/// What the store holds, and its digest.
+fn read_all(store: &Store) -> (Model, [u8; 32]) {
     let snap = store.snapshot();
     let mut m = Model::default();
     for id in snap.object_ids() {
         let r = snap.object(id).unwrap();
         assert_eq!(r.value.as_ptr() as usize % 16, 0);
         m.objects
-            .insert(id, (r.type_name.to_string(), r.value.to_vec()));
+            .insert(id, (r.type_name.to_string(), r.value.to_vec(), r.version));
     }
     for (n, b) in snap.names() {
-        m.names.insert(n, b.id);
+        m.names.insert(n, (b.id, b.version));
     }
     for id in snap.task_ids() {
-        m.tasks.insert(id, snap.task(id).unwrap().value.to_vec());
+        let r = snap.task(id).unwrap();
+        m.tasks
+            .insert(id, (r.type_name.to_string(), r.value.to_vec(), r.version));
     }
-    m
+    (m, snap.digest())
+}
+
+/// Runs `steps` against a store and the model. A replica's commits carry versions that are
+/// unique but far from increasing; an embedded store's are the sequence numbers.
+fn check(steps: &[Step], replica: bool) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Some(Store::open(dir.path(), options(replica)).unwrap());
+    let mut model = Model::default();
+    let mut batch = Batch::new();
+    for (i, step) in steps.iter().enumerate() {
+        let s = store.as_ref().unwrap();
+        match step {
+            Step::Commit(ops) => {
+                batch.clear();
+                // Multiplying by an odd number permutes the integers modulo 2^63.
+                let explicit = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) & MAX_VERSION;
+                let version = if replica {
+                    batch.set_version(Some(explicit));
+                    explicit
+                } else {
+                    // Commits here are the only writer (no background compaction).
+                    s.last_seq() + 1
+                };
+                apply(&mut model, &mut batch, ops, version);
+                let seq = s.commit(&batch).unwrap();
+                if !replica {
+                    prop_assert_eq!(seq, version);
+                }
+                s.wait_durable(seq).unwrap();
+            }
+            Step::Reopen => {
+                store.take().unwrap().close().unwrap();
+                store = Some(Store::open(dir.path(), options(replica)).unwrap());
+            }
+            Step::Compact => {
+                s.compact(0.9).unwrap();
+            }
+        }
+        let (got, digest) = read_all(store.as_ref().unwrap());
+        prop_assert_eq!(&got, &model);
+        prop_assert_eq!(digest, model.digest());
+    }
+    drop(store);
+    let reopened = Store::open(dir.path(), options(replica)).unwrap();
+    prop_assert_eq!(&read_all(&reopened).0, &model);
+    Ok(())
 }
 
 proptest! {
@@ -118,30 +201,11 @@ proptest! {
 
     #[test]
     fn the_store_matches_the_model(steps in prop::collection::vec(step(), 1..80)) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Some(Store::open(dir.path(), options()).unwrap());
-        let mut model = Model::default();
-        let mut batch = Batch::new();
-        for step in &steps {
-            let s = store.as_ref().unwrap();
-            match step {
-                Step::Commit(ops) => {
-                    apply(&mut model, &mut batch, ops);
-                    let seq = s.commit(&batch).unwrap();
-                    s.wait_durable(seq).unwrap();
-                }
-                Step::Reopen => {
-                    store.take().unwrap().close().unwrap();
-                    store = Some(Store::open(dir.path(), options()).unwrap());
-                }
-                Step::Compact => {
-                    s.compact(0.9).unwrap();
-                }
-            }
-            prop_assert_eq!(&read_all(store.as_ref().unwrap()), &model);
-        }
-        drop(store);
-        let reopened = Store::open(dir.path(), options()).unwrap();
-        prop_assert_eq!(&read_all(&reopened), &model);
+        check(&steps, false)?;
+    }
+
+    #[test]
+    fn a_replica_matches_the_model(steps in prop::collection::vec(step(), 1..80)) {
+        check(&steps, true)?;
     }
 }

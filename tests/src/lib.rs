@@ -5,7 +5,10 @@
 //! tests that check what the server counted; [`server_config`] is the configuration the
 //! client-facing tests start their servers with. (A server in a child process, for tests
 //! that measure its memory or read its logs, is `darkstar_examples::attack::child`.)
+//! [`engines`] starts real PostgreSQL and etcd servers, on loopback with fresh data
+//! directories, for the tests of the cluster mode.
 
+pub mod engines;
 pub mod prometheus;
 pub mod server_config;
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use darkstar_sdk::stored::parse_stored_name;
 use darkstar_sdk::StoredType;
-use darkstar_storage::{Batch, Snapshot, Store};
+use darkstar_storage::{Batch, Snapshot};
+
+use crate::data::DataService;
 use hashbrown::{HashMap, HashSet};
 use tracing::info;
 
@@ -37,7 +39,7 @@ pub(crate) struct Done {
 /// Runs `work` over `snap`'s values, committing every `batch_size` changes; returns what
 /// it did and the last commit's sequence number (0 if it committed nothing).
 pub(crate) fn run(
-    store: &Store,
+    data: &dyn DataService,
     snap: &Snapshot,
     work: &Work<'_>,
     batch_size: usize,
@@ -104,7 +106,7 @@ pub(crate) fn run(
         }
         pending += 1;
         if pending == batch_size {
-            last_seq = commit(store, &mut batch)?;
+            last_seq = commit(data, &mut batch)?;
             pending = 0;
             // Once a second at most: a migration of millions of values in small batches
             // would otherwise drown the log.
@@ -120,15 +122,15 @@ pub(crate) fn run(
         }
     }
     if pending > 0 {
-        last_seq = commit(store, &mut batch)?;
+        last_seq = commit(data, &mut batch)?;
     }
     Ok((done, last_seq))
 }
 
 /// Commits `batch` and clears it.
-fn commit(store: &Store, batch: &mut Batch) -> Result<u64, CatalogError> {
-    let seq = store
-        .commit(batch)
+fn commit(data: &dyn DataService, batch: &mut Batch) -> Result<u64, CatalogError> {
+    let seq = data
+        .commit_now(batch)
         .map_err(|e| CatalogError::Commit(e.to_string()))?;
     batch.clear();
     Ok(seq)

@@ -33,6 +33,7 @@ use darkstar_storage::{Batch, Store};
 use hashbrown::{HashMap, HashSet};
 use tracing::{info, warn};
 
+use crate::data::DataService;
 use crate::names;
 pub use error::{CatalogError, Problem, ProblemKind};
 use migrate::{Done, Work};
@@ -74,9 +75,11 @@ pub(crate) struct Opened {
 
 /// Checks the store's catalog against `types`, migrates what is stored at older versions
 /// or under older names, deletes what belongs to removed types, and records this build's
-/// layouts, committing `batch_size` values at a time.
+/// layouts, committing `batch_size` values at a time through `data` (which, in a cluster,
+/// is the shared log: the caller makes sure one node at a time does this).
 pub(crate) fn open(
     store: &Store,
+    data: &dyn DataService,
     types: &Types,
     batch_size: usize,
 ) -> Result<Opened, CatalogError> {
@@ -184,7 +187,7 @@ pub(crate) fn open(
         let existing = entry_of(d.kind, d.ty.name);
         let id = match existing {
             Some(e) if e.id != 0 => e.id,
-            _ => store.allocate_id(),
+            _ => data.allocate_id(),
         };
         if existing.and_then(|e| e.record.as_ref()) != Some(&record) {
             record::put(&mut batch, d.kind, d.ty.name, id, &record)?;
@@ -199,8 +202,8 @@ pub(crate) fn open(
     }
     let mut last_seq = 0;
     if !batch.is_empty() {
-        last_seq = store
-            .commit(&batch)
+        last_seq = data
+            .commit_now(&mut batch)
             .map_err(|e| CatalogError::Commit(e.to_string()))?;
     }
 
@@ -240,7 +243,7 @@ pub(crate) fn open(
                 kind = kind.values(),
                 total, "migrating stored values to this build's versions"
             );
-            let (done, seq) = migrate::run(store, &snap, &work, batch_size, total)?;
+            let (done, seq) = migrate::run(data, &snap, &work, batch_size, total)?;
             last_seq = last_seq.max(seq);
             match kind {
                 Kind::Object => opened.objects = done,
@@ -281,8 +284,8 @@ pub(crate) fn open(
     }
 
     if !batch.is_empty() {
-        last_seq = store
-            .commit(&batch)
+        last_seq = data
+            .commit_now(&mut batch)
             .map_err(|e| CatalogError::Commit(e.to_string()))?;
     }
     if last_seq > 0 {

@@ -141,4 +141,31 @@ config_keys! {
     /// delivery to every member), like `session_messages_per_sec`; 0 means no limit.
     channel_messages_per_sec: u32 = 20,
         env = "DARKSTAR_CHANNEL_MESSAGES_PER_SEC";
+
+    // A cluster. All unset, the server runs alone on its own store.
+
+    /// etcd endpoints of the cluster, comma separated (`http://10.0.0.5:2379,...`). Set
+    /// together with `cluster_postgres`, the server runs as one node of a cluster.
+    cluster_etcd: Option<String> = None,
+        env = "DARKSTAR_CLUSTER_ETCD", value_name = "URLS";
+    /// PostgreSQL connection string of the cluster's shared commit log
+    /// (`host=10.0.0.6 user=darkstar dbname=darkstar`).
+    cluster_postgres: Option<String> = None,
+        env = "DARKSTAR_CLUSTER_POSTGRES", value_name = "CONNINFO";
+    /// The cluster's name: its etcd key prefix and its PostgreSQL schema (lower-case
+    /// letters, digits and `_`, starting with a letter).
+    cluster_name: String = "darkstar".to_owned(),
+        env = "DARKSTAR_CLUSTER_NAME", value_name = "NAME";
+    /// This node's name, unique among the cluster's live nodes (letters, digits, `-`, `_`,
+    /// `.`); unset, the host name.
+    node_name: Option<String> = None,
+        env = "DARKSTAR_NODE_NAME", value_name = "NAME";
+    /// The address clients reach this node on (`host:port`), published to the other nodes
+    /// for redirects; unset, the TCP listener's address.
+    advertise_addr: Option<String> = None,
+        env = "DARKSTAR_ADVERTISE_ADDR", value_name = "HOST:PORT";
+    /// Seconds a node's etcd lease outlives its last renewal: how soon a dead node counts
+    /// as dead.
+    lease_ttl_secs: u64 = 2,
+        env = "DARKSTAR_LEASE_TTL_SECS", value_name = "SECS", valid = 1..=60;
 }

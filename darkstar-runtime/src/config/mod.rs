@@ -49,9 +49,81 @@ impl Config {
         Config::from_toml(&text, path)
     }
 
-    /// Checks every value is in range.
+    /// Checks every value is in range, and that the cluster keys fit together.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.check_ranges()
+        self.check_ranges()?;
+        self.check_cluster()
+    }
+
+    /// Whether this configuration makes the server a node of a cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster_etcd.is_some() || self.cluster_postgres.is_some()
+    }
+
+    fn check_cluster(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &'static str, reason: String| ConfigError::Invalid {
+            field,
+            reason,
+            origin: None,
+        };
+        match (&self.cluster_etcd, &self.cluster_postgres) {
+            (None, None) => return Ok(()),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "cluster_postgres",
+                    "is not set, but cluster_etcd is: a cluster node needs both".to_owned(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "cluster_etcd",
+                    "is not set, but cluster_postgres is: a cluster node needs both".to_owned(),
+                ))
+            }
+            (Some(etcd), Some(_)) => {
+                if etcd.split(',').any(|e| e.trim().is_empty()) {
+                    return Err(invalid(
+                        "cluster_etcd",
+                        format!("{etcd:?} has an empty endpoint; give URLs separated by commas"),
+                    ));
+                }
+            }
+        }
+        let name = &self.cluster_name;
+        let good_name = name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !good_name {
+            return Err(invalid(
+                "cluster_name",
+                format!(
+                    "{name:?} is not a name: use up to 40 lower-case letters, digits and `_`, \
+                     starting with a letter"
+                ),
+            ));
+        }
+        if let Some(node) = &self.node_name {
+            let good = !node.is_empty()
+                && node.len() <= 64
+                && node
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !good {
+                return Err(invalid(
+                    "node_name",
+                    format!("{node:?} is not a name: use up to 64 letters, digits, `-`, `_`, `.`"),
+                ));
+            }
+        }
+        if self.tcp_addr.is_none() && self.advertise_addr.is_none() && self.ws_addr.is_none() {
+            return Err(invalid(
+                "tcp_addr",
+                "is not set: a cluster node takes clients, so give it a listener".to_owned(),
+            ));
+        }
+        Ok(())
     }
 
     /// The number of executor threads to start.

@@ -161,15 +161,17 @@ impl Accounts {
         }
         let id = match existing {
             Some(b) => b.id,
-            None => store.allocate_id(),
+            None => self.shared.data.allocate_id(),
         };
         let mut batch = Batch::new();
         batch.put_object(id, Account::STORED_NAME, &bytes);
         batch.bind(&key, id);
         // Created or changed by someone else in between: a conflict, not a silent overwrite.
         batch.read_name(&key, existing.map_or(0, |b| b.version));
-        let seq = store
-            .commit(&batch)
+        let seq = self
+            .shared
+            .data
+            .commit_now(&mut batch)
             .map_err(|e| AccountError::Store(e.to_string()))?;
         store
             .wait_acknowledged(seq)

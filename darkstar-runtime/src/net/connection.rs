@@ -320,7 +320,7 @@ async fn open_session(
     writer: &mut FrameWriter,
     identity: String,
 ) -> Result<Arc<SessionLink>, Failed> {
-    let id = shared.store.allocate_id();
+    let id = shared.data.allocate_id();
     let mut key = [0u8; KEY_LEN];
     if getrandom::fill(&mut key).is_err() {
         metrics::login("failed");

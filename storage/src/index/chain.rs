@@ -15,8 +15,10 @@ pub(crate) struct Loc {
 pub(crate) struct Version {
     /// The commit that made this entry visible; snapshots at or after it see it.
     pub seq: u64,
-    /// The key's version: the sequence number of the commit that first wrote this value.
-    /// Compaction moves entries without changing it, so `seq >= version`.
+    /// The key's version: the sequence number of the commit that first wrote this value, or
+    /// in a replica store the version its committer chose. Compaction moves entries without
+    /// changing it. Nothing here orders by it: in a replica it may exceed `seq` and need
+    /// not increase from one version of a key to the next.
     pub version: u64,
     /// Where the entry is.
     pub loc: Loc,

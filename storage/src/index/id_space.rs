@@ -33,8 +33,8 @@ impl Hasher for IdHasher {
     }
 }
 
-/// The top bit of [`Slot::version`] marks a tombstone; versions are sequence numbers and
-/// never reach it.
+/// The top bit of [`Slot::version`] marks a tombstone. Sequence numbers never reach it, and
+/// commits and recovery refuse explicit versions above `format::MAX_VERSION`.
 const TOMBSTONE: u64 = 1 << 63;
 
 /// One version of an id, packed into 24 bytes.

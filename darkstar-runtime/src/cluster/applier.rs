@@ -1,0 +1,237 @@
+//! The applier: reads the log in position order and applies every record to the local
+//! replica, the node's own records too. Each batch goes through the store's own
+//! validation, so every node reaches the same verdict on it; the verdicts on this node's
+//! batches go to whoever proposed them.
+//!
+//! Each installed batch also binds `s/log/applied` to its position and index (position in
+//! the high bits, index + 1 in the low 16), in the same commit. A node restarting from its
+//! store resumes right after the last installed batch. Batches after it that conflicted
+//! were not recorded, but they conflict again: validation sees the same state as before.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use darkstar_storage::{Batch, CommitError, Store};
+use tokio::sync::Notify;
+use tracing::{debug, error, warn};
+
+use super::error::ClusterError;
+use super::ids::FIRST;
+use super::log::Log;
+use super::record::{self, Entry};
+use super::replica::{ReplicaData, Waiter};
+use super::Settings;
+use crate::changes::Scheduled;
+use crate::data::Outcome;
+use crate::job::Job;
+use crate::shared::Shared;
+use crate::stored_tasks;
+
+/// The binding that records the last installed batch.
+pub(crate) const APPLIED: &str = "s/log/applied";
+/// The binding that holds the cluster's next free id.
+pub(crate) const NEXT_ID: &str = "s/ids/next";
+/// Records read per query.
+const READ_LIMIT: i64 = 256;
+/// Version bit of writes the applier makes itself (id reservations): proposers' versions
+/// never have it (the store keeps bit 63 for itself).
+const APPLIER_VERSION: u64 = 1 << 62;
+
+/// Where the applier stands, shared with the node.
+#[derive(Default)]
+pub(crate) struct Progress {
+    /// The last position applied.
+    pub applied: AtomicU64,
+    /// Woken after every record applied.
+    pub advanced: Notify,
+    /// Set when the node stops: the applier outlives the cores, which wait for the
+    /// verdicts on their last proposals.
+    pub stop: std::sync::atomic::AtomicBool,
+    /// Wakes the applier to notice `stop`.
+    pub stopped: Notify,
+}
+
+/// Where a replica resumes: the record of its last installed batch, and the first entry
+/// of it not yet applied.
+pub(crate) fn resume_point(store: &Store) -> (u64, usize) {
+    match store.snapshot().name(APPLIED) {
+        Some(b) => (b.id >> 16, (b.id & 0xffff) as usize),
+        None => (1, 0),
+    }
+}
+
+/// Applies records until the node stops, or until it meets one it cannot apply (then it
+/// stops the server: a replica must not skip what the others applied).
+pub(crate) async fn run(
+    settings: Settings,
+    shared: Arc<Shared>,
+    replica: Arc<ReplicaData>,
+    progress: Arc<Progress>,
+) {
+    let notify = Arc::new(Notify::new());
+    let (mut position, mut skip) = resume_point(&shared.store);
+    // `position` is the next record to read; `skip` its entries already applied.
+    progress.applied.store(position - 1, Ordering::Release);
+    let mut log: Option<Log> = None;
+    let mut backoff = Duration::from_millis(50);
+    while !progress.stop.load(Ordering::Acquire) {
+        if log.as_ref().is_none_or(Log::is_closed) {
+            match Log::connect(&settings.postgres, &settings.cluster, Some(notify.clone())).await {
+                Ok(l) => {
+                    log = Some(l);
+                    backoff = Duration::from_millis(50);
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot reach the shared log to apply it; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            }
+        }
+        let l = log.as_ref().expect("connected above");
+        let rows = match l.read(position - 1, READ_LIMIT).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                warn!(error = %e, "reading the shared log failed; retrying");
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            // Woken by the next append's notification; the timeout only covers a
+            // notification lost with a connection.
+            let woken = futures_lite::future::or(notify.notified(), progress.stopped.notified());
+            let _ = tokio::time::timeout(Duration::from_secs(1), woken).await;
+            continue;
+        }
+        for (at, bytes) in rows {
+            assert_eq!(at, position, "the log has no gaps");
+            if let Err(e) = apply(&shared, &replica, at, &bytes, skip) {
+                error!(error = %e, "the replica cannot apply the shared log; stopping");
+                let why = e.to_string();
+                for (version, core) in replica.fail(&why) {
+                    let result = Err(CommitError::Failed(why.clone()));
+                    let _ = shared.send(core, Job::Outcome(Outcome { version, result }));
+                }
+                shared.stop();
+                return;
+            }
+            skip = 0;
+            progress.applied.store(at, Ordering::Release);
+            progress.advanced.notify_waiters();
+            position = at + 1;
+        }
+    }
+}
+
+/// Applies the record at `position`, from its entry `skip` on.
+fn apply(
+    shared: &Shared,
+    replica: &ReplicaData,
+    position: u64,
+    bytes: &[u8],
+    skip: usize,
+) -> Result<(), ClusterError> {
+    let record =
+        record::decode(bytes).map_err(|source| ClusterError::Record { position, source })?;
+    let mine = record.incarnation == replica.incarnation();
+    for (index, entry) in record.entries.into_iter().enumerate().skip(skip) {
+        let mark = (position << 16) | (index as u64 + 1);
+        match entry {
+            Entry::Batch {
+                core,
+                mut batch,
+                deliveries,
+                scheduled,
+            } => {
+                let version = batch.version().ok_or_else(|| ClusterError::Record {
+                    position,
+                    source: super::error::RecordError::Batch {
+                        index,
+                        reason: "a batch without a version".to_owned(),
+                    },
+                })?;
+                batch.bind(APPLIED, mark);
+                let mut deliveries = Some(deliveries);
+                let result = shared.store.commit_with(&batch, |seq| {
+                    shared.post.post(seq, deliveries.take().unwrap_or_default())
+                });
+                match &result {
+                    Ok(seq) => {
+                        shared.post.release(shared, *seq);
+                        hand_out(shared, &scheduled);
+                    }
+                    // The same verdict on every node: nothing to apply.
+                    Err(CommitError::Conflict(_) | CommitError::Invalid(_)) => {
+                        debug!(position, index, core, "a batch of the log conflicted");
+                    }
+                    Err(e) => {
+                        return Err(ClusterError::Apply {
+                            position,
+                            reason: e.to_string(),
+                        })
+                    }
+                }
+                if mine {
+                    route(shared, replica, version, result);
+                }
+            }
+            Entry::Reserve { count } => {
+                let next = shared
+                    .store
+                    .snapshot()
+                    .name(NEXT_ID)
+                    .map_or(FIRST, |b| b.id);
+                let mut batch = Batch::new();
+                batch.bind(NEXT_ID, next + count);
+                batch.bind(APPLIED, mark);
+                batch.set_version(Some(APPLIER_VERSION | mark));
+                shared
+                    .store
+                    .commit(&batch)
+                    .map_err(|e| ClusterError::Apply {
+                        position,
+                        reason: e.to_string(),
+                    })?;
+                if mine {
+                    replica.ids.add(next, count);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands the tasks a batch stored that this node owns to their cores.
+fn hand_out(shared: &Shared, scheduled: &[Scheduled]) {
+    for s in scheduled {
+        let key = stored_tasks::key(s.id, s.affinity);
+        if !shared.ownership.owns(shared.placement.slot_of(key)) {
+            continue;
+        }
+        let job = Job::Stored {
+            id: s.id,
+            due_ms: s.due_ms,
+            attempts: 0,
+        };
+        // A core that has stopped leaves the task stored.
+        let _ = shared.send(shared.placement.core_for_key(key), job);
+    }
+}
+
+/// Hands the verdict on this node's batch to whoever proposed it.
+fn route(shared: &Shared, replica: &ReplicaData, version: u64, result: Result<u64, CommitError>) {
+    match replica.waiter(version) {
+        Some(Waiter::Core(core)) => {
+            // A core that has stopped needs no verdict.
+            let _ = shared.send(core, Job::Outcome(Outcome { version, result }));
+        }
+        Some(Waiter::Now(tx)) => {
+            let _ = tx.send(result);
+        }
+        // Proposed by an earlier run of this node under the same incarnation: impossible,
+        // each run takes a new one.
+        None => debug_assert!(false, "a verdict on version {version} that nobody awaits"),
+    }
+}

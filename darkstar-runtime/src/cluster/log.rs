@@ -1,0 +1,233 @@
+//! The shared commit log, a table in PostgreSQL.
+//!
+//! `<cluster>.log` holds one row per record: its gap-free `position`, the `proposal` that
+//! names it uniquely (the proposer's incarnation and its own count of records, so an
+//! append retried after a lost reply is recognised instead of appended twice), the
+//! proposing node's name and the record's bytes. `<cluster>.head` holds the last position
+//! taken. An append takes the next position by updating the head row in the same
+//! statement that inserts the record: the row lock serializes appends, and an append that
+//! fails rolls its position back with it, so positions have no gaps and every reader sees
+//! a prefix. An insert notifies the channel `<cluster>_log`, which tailing nodes listen on.
+//! `<cluster>.nodes` hands each start of a node its incarnation number.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
+use tracing::warn;
+
+use super::error::ClusterError;
+
+/// One connection to the log.
+pub(crate) struct Log {
+    client: Client,
+    append: Statement,
+    find: Statement,
+    read: Statement,
+    conninfo: String,
+}
+
+/// The connection string without a password, for messages.
+pub(crate) fn redacted(conninfo: &str) -> String {
+    conninfo
+        .split_whitespace()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Log {
+    /// Connects; if `notify` is given, log appends wake it (the connection listens on the
+    /// log's channel).
+    pub async fn connect(
+        conninfo: &str,
+        schema: &str,
+        notify: Option<Arc<Notify>>,
+    ) -> Result<Log, ClusterError> {
+        let fail = |e: tokio_postgres::Error| ClusterError::Postgres {
+            conninfo: redacted(conninfo),
+            reason: describe(&e),
+        };
+        let (client, mut connection) = tokio_postgres::connect(conninfo, NoTls)
+            .await
+            .map_err(fail)?;
+        let listening = notify.is_some();
+        tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(_))) => {
+                        if let Some(n) = &notify {
+                            n.notify_one();
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        warn!(error = %e, "connection to the cluster's PostgreSQL log lost");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            // Whoever waits for appends re-reads the log (and finds the connection gone).
+            if let Some(n) = &notify {
+                n.notify_one();
+            }
+        });
+        ensure_schema(&client, schema).await.map_err(fail)?;
+        if listening {
+            client
+                .batch_execute(&format!("LISTEN {schema}_log"))
+                .await
+                .map_err(fail)?;
+        }
+        let append = client
+            .prepare(&format!(
+                "WITH h AS (UPDATE {schema}.head SET position = position + 1 RETURNING position) \
+                 INSERT INTO {schema}.log (position, proposal, node, record) \
+                 SELECT position, $1, $2, $3 FROM h RETURNING position"
+            ))
+            .await
+            .map_err(fail)?;
+        let find = client
+            .prepare(&format!(
+                "SELECT position FROM {schema}.log WHERE proposal = $1"
+            ))
+            .await
+            .map_err(fail)?;
+        let read = client
+            .prepare(&format!(
+                "SELECT position, record FROM {schema}.log WHERE position > $1 \
+                 ORDER BY position LIMIT $2"
+            ))
+            .await
+            .map_err(fail)?;
+        Ok(Log {
+            client,
+            append,
+            find,
+            read,
+            conninfo: conninfo.to_owned(),
+        })
+    }
+
+    /// Whether the connection is gone (the next call fails; connect again).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Appends `record` under `proposal`; returns its position. Durable when this returns
+    /// (the server runs with `synchronous_commit` on). An append whose first try reached
+    /// the log but whose reply was lost is found by its proposal, not appended again.
+    pub async fn append(
+        &self,
+        proposal: i64,
+        node: &str,
+        record: &[u8],
+    ) -> Result<u64, ClusterError> {
+        match self
+            .client
+            .query_one(&self.append, &[&proposal, &node, &record])
+            .await
+        {
+            Ok(row) => Ok(row.get::<_, i64>(0) as u64),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                let row = self
+                    .client
+                    .query_one(&self.find, &[&proposal])
+                    .await
+                    .map_err(|e| self.fail(e))?;
+                Ok(row.get::<_, i64>(0) as u64)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Up to `limit` records after position `after`, in position order.
+    pub async fn read(&self, after: u64, limit: i64) -> Result<Vec<(u64, Vec<u8>)>, ClusterError> {
+        let rows = self
+            .client
+            .query(&self.read, &[&(after as i64), &limit])
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, Vec<u8>>(1)))
+            .collect())
+    }
+
+    /// The last position taken.
+    pub async fn head(&self, schema: &str) -> Result<u64, ClusterError> {
+        let row = self
+            .client
+            .query_one(&format!("SELECT position FROM {schema}.head"), &[])
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    /// A new incarnation number for a start of node `node`.
+    pub async fn incarnation(&self, schema: &str, node: &str) -> Result<u64, ClusterError> {
+        let row = self
+            .client
+            .query_one(
+                &format!("INSERT INTO {schema}.nodes (name) VALUES ($1) RETURNING incarnation"),
+                &[&node],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn fail(&self, e: tokio_postgres::Error) -> ClusterError {
+        ClusterError::Postgres {
+            conninfo: redacted(&self.conninfo),
+            reason: describe(&e),
+        }
+    }
+}
+
+/// The error with its server-side message, which `Display` alone leaves out.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{e}: {}", db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// Creates the cluster's tables if they are missing. Nodes starting together take turns
+/// through an advisory lock, since concurrent `CREATE ... IF NOT EXISTS` can still clash.
+async fn ensure_schema(client: &Client, schema: &str) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "BEGIN;
+             SELECT pg_advisory_xact_lock(7160283462819);
+             CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.log (
+                 position bigint PRIMARY KEY,
+                 proposal bigint NOT NULL UNIQUE,
+                 node text NOT NULL,
+                 record bytea NOT NULL,
+                 appended timestamptz NOT NULL DEFAULT now());
+             CREATE TABLE IF NOT EXISTS {schema}.head (
+                 one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                 position bigint NOT NULL);
+             INSERT INTO {schema}.head VALUES (true, 0) ON CONFLICT DO NOTHING;
+             CREATE TABLE IF NOT EXISTS {schema}.nodes (
+                 incarnation bigserial PRIMARY KEY,
+                 name text NOT NULL,
+                 started timestamptz NOT NULL DEFAULT now());
+             CREATE OR REPLACE FUNCTION {schema}.log_appended() RETURNS trigger
+                 LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{schema}_log', ''); RETURN NULL; END $$;
+             CREATE OR REPLACE TRIGGER log_appended AFTER INSERT ON {schema}.log
+                 FOR EACH STATEMENT EXECUTE FUNCTION {schema}.log_appended();
+             COMMIT;"
+        ))
+        .await
+}

@@ -1,0 +1,278 @@
+//! Many nodes, one world: the shared commit log in PostgreSQL, membership in etcd.
+//!
+//! Every node keeps a full replica of the store. A core's batch is proposed to the log
+//! ([`ReplicaData`], the cluster's [`DataService`](crate::data::DataService)); the
+//! [`proposer`] groups the node's proposals into records and appends them; the [`applier`]
+//! reads every record in position order, the node's own too, and applies it to the local
+//! replica through the store's validation, so every replica reaches the same verdicts and
+//! the same state. A batch commits when its record is applied; only then are its replies
+//! and deliveries sent. etcd holds the node's registration under its lease
+//! ([`members`]), and the lock that lets one node at a time check the catalog and run
+//! `initialize`.
+
+mod applier;
+mod cursor;
+mod deliveries;
+mod error;
+mod ids;
+mod log;
+mod members;
+mod ownership;
+mod proposer;
+mod record;
+mod replica;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use darkstar_storage::Store;
+use tracing::{error, info};
+
+pub use error::{ClusterError, RecordError};
+pub(crate) use ownership::Ownership;
+pub(crate) use replica::ReplicaData;
+
+use crate::config::Config;
+use crate::shared::Shared;
+use applier::Progress;
+use members::{Announce, Membership};
+
+/// What a node needs to know of its cluster, from the configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub etcd: Vec<String>,
+    pub postgres: String,
+    /// The cluster's name: etcd prefix and PostgreSQL schema.
+    pub cluster: String,
+    pub node: String,
+    /// Where clients reach this node.
+    pub address: String,
+    pub ttl_secs: u64,
+}
+
+impl Settings {
+    /// The cluster settings of `config`, if it makes the server a cluster node
+    /// (`Config::validate` has checked they fit together).
+    pub fn of(config: &Config) -> Option<Settings> {
+        let (etcd, postgres) = (
+            config.cluster_etcd.as_ref()?,
+            config.cluster_postgres.as_ref()?,
+        );
+        let address = config
+            .advertise_addr
+            .clone()
+            .or_else(|| config.tcp_addr.map(|a| a.to_string()))
+            .or_else(|| config.ws_addr.map(|a| a.to_string()))
+            .unwrap_or_default();
+        let node = config.node_name.clone().unwrap_or_else(host_name);
+        Some(Settings {
+            etcd: etcd.split(',').map(|e| e.trim().to_owned()).collect(),
+            postgres: postgres.clone(),
+            cluster: config.cluster_name.clone(),
+            node,
+            address,
+            ttl_secs: config.lease_ttl_secs,
+        })
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned())
+}
+
+/// A server's membership of its cluster: the threads that propose and apply, and its
+/// registration.
+pub(crate) struct Node {
+    settings: Settings,
+    runtime: Option<tokio::runtime::Runtime>,
+    membership: Arc<Membership>,
+    replica: Arc<ReplicaData>,
+    progress: Arc<Progress>,
+    /// The proposer's input; taken by `start`.
+    entries: Option<flume::Receiver<Vec<u8>>>,
+}
+
+impl Node {
+    /// Connects to the log and to etcd, takes this run's incarnation and registers the
+    /// node. Fails, naming which service and why, before anything is started.
+    pub fn join(settings: Settings) -> Result<Node, ClusterError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("darkstar-cluster")
+            .enable_all()
+            .build()
+            .map_err(|e| ClusterError::Postgres {
+                conninfo: log::redacted(&settings.postgres),
+                reason: format!("cannot start the cluster thread: {e}"),
+            })?;
+        let (incarnation, membership) = runtime.block_on(async {
+            let log = log::Log::connect(&settings.postgres, &settings.cluster, None).await?;
+            let incarnation = log.incarnation(&settings.cluster, &settings.node).await?;
+            let me = Announce {
+                cluster: &settings.cluster,
+                node: &settings.node,
+                incarnation,
+                address: &settings.address,
+            };
+            let membership = Membership::join(&settings.etcd, settings.ttl_secs, &me).await?;
+            Ok::<_, ClusterError>((incarnation, membership))
+        })?;
+        let (tx, rx) = flume::unbounded();
+        info!(
+            cluster = %settings.cluster,
+            node = %settings.node,
+            incarnation,
+            "joined the cluster"
+        );
+        Ok(Node {
+            settings,
+            runtime: Some(runtime),
+            membership: Arc::new(membership),
+            replica: Arc::new(ReplicaData::new(incarnation, tx)),
+            progress: Arc::new(Progress::default()),
+            entries: Some(rx),
+        })
+    }
+
+    /// The data service cores commit through.
+    pub fn replica(&self) -> Arc<ReplicaData> {
+        self.replica.clone()
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("running until stopped")
+    }
+
+    /// Starts proposing, applying and renewing the lease. A lost lease stops the server:
+    /// a node the cluster counts as dead must not go on serving.
+    pub fn start(&mut self, shared: Arc<Shared>) {
+        let entries = self.entries.take().expect("started once");
+        let rt = self.runtime();
+        rt.spawn(proposer::run(
+            self.settings.clone(),
+            self.replica.incarnation(),
+            entries,
+        ));
+        rt.spawn(applier::run(
+            self.settings.clone(),
+            shared.clone(),
+            self.replica.clone(),
+            self.progress.clone(),
+        ));
+        rt.spawn(crate::meta::leader::run(
+            self.membership.client(),
+            self.settings.cluster.clone(),
+            self.membership.lease(),
+        ));
+        rt.spawn(crate::meta::follower::run(
+            self.membership.client(),
+            self.settings.cluster.clone(),
+            self.settings.node.clone(),
+            shared.clone(),
+        ));
+        let membership = self.membership.clone();
+        rt.spawn(async move {
+            let lost = membership.keep_alive().await;
+            error!(error = %lost, "this node lost its place in the cluster; stopping");
+            shared.stop();
+        });
+    }
+
+    /// Blocks until the replica has applied everything the log held when called.
+    pub fn catch_up(&self) -> Result<(), ClusterError> {
+        let settings = &self.settings;
+        let progress = self.progress.clone();
+        self.runtime().block_on(async {
+            let log = log::Log::connect(&settings.postgres, &settings.cluster, None).await?;
+            let head = log.head(&settings.cluster).await?;
+            loop {
+                let waiting = progress.advanced.notified();
+                if progress.applied.load(Ordering::Acquire) >= head {
+                    return Ok(());
+                }
+                // `waiting` was created before the load, so it catches every record
+                // applied after it; the timeout is only a backstop.
+                let _ = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+            }
+        })
+    }
+
+    /// Runs `work` while holding the cluster-wide start-up lock, after catching up with
+    /// the log: one node at a time checks the catalog and runs `initialize`.
+    pub fn exclusively<T>(&self, work: impl FnOnce() -> T) -> Result<T, ClusterError> {
+        let membership = self.membership.clone();
+        let cluster = self.settings.cluster.clone();
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let held = self.runtime().spawn(async move {
+            membership
+                .with_lock(&cluster, "startup", async move {
+                    let _ = locked_tx.send(());
+                    let _ = done_rx.await;
+                })
+                .await
+        });
+        if locked_rx.recv().is_err() {
+            return Err(self
+                .runtime()
+                .block_on(held)
+                .expect("the lock task does not panic")
+                .expect_err("the lock is taken before the work runs"));
+        }
+        self.catch_up()?;
+        let out = work();
+        let _ = done_tx.send(());
+        self.runtime()
+            .block_on(held)
+            .expect("the lock task does not panic")?;
+        Ok(out)
+    }
+
+    /// The last log position this node applied.
+    pub fn applied(&self) -> u64 {
+        self.progress.applied.load(Ordering::Acquire)
+    }
+
+    /// Leaves the cluster and stops the node's threads. Call after the cores stopped.
+    pub fn stop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            self.progress.stop.store(true, Ordering::Release);
+            self.progress.stopped.notify_waiters();
+            rt.block_on(self.membership.leave());
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Opens the local replica of a cluster node.
+pub(crate) fn replica_options(mut options: darkstar_storage::Options) -> darkstar_storage::Options {
+    options.replica = true;
+    // The shared log is what is durable; the replica is rebuilt from it, so it syncs at
+    // its own pace.
+    options.durability = darkstar_storage::Durability::Relaxed {
+        interval: Duration::from_millis(200),
+    };
+    options
+}
+
+/// The replica's last applied position (for tools and tests that open a stopped node's
+/// store).
+pub fn applied_position(store: &Store) -> u64 {
+    let (position, skip) = applier::resume_point(store);
+    if skip == 0 {
+        position - 1
+    } else {
+        position
+    }
+}

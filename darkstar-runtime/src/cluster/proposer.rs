@@ -1,0 +1,66 @@
+//! The proposer: groups the entries the node's cores (and its id allocator) hand it into
+//! records and appends them to the log, one append at a time, so a node's records reach
+//! the log in the order their entries were proposed.
+
+use std::time::Duration;
+
+use tracing::warn;
+
+use super::log::Log;
+use super::record::{self, MAX_ENTRIES};
+use super::replica::COUNTER_BITS;
+use super::Settings;
+
+/// A record stops growing past this many bytes (entries already taken still go in).
+const MAX_RECORD: usize = 8 << 20;
+
+/// Appends until the node stops (the entry channel closes).
+pub(crate) async fn run(settings: Settings, incarnation: u64, entries: flume::Receiver<Vec<u8>>) {
+    let mut log: Option<Log> = None;
+    let mut records = 0u64;
+    while let Ok(first) = entries.recv_async().await {
+        let mut body = first;
+        let mut count = 1;
+        while count < MAX_ENTRIES && body.len() < MAX_RECORD {
+            match entries.try_recv() {
+                Ok(more) => {
+                    body.extend_from_slice(&more);
+                    count += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        records += 1;
+        let proposal = ((incarnation << COUNTER_BITS) | records) as i64;
+        let record = record::seal(incarnation, count, &body);
+        append(&settings, &mut log, proposal, &record).await;
+    }
+}
+
+/// Appends one record, retrying (and reconnecting) until the log takes it: nothing is
+/// acknowledged meanwhile, and the proposal number keeps a retry from appending twice.
+async fn append(settings: &Settings, log: &mut Option<Log>, proposal: i64, record: &[u8]) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        if log.as_ref().is_none_or(Log::is_closed) {
+            match Log::connect(&settings.postgres, &settings.cluster, None).await {
+                Ok(l) => *log = Some(l),
+                Err(e) => {
+                    warn!(error = %e, "cannot reach the shared log; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            }
+        }
+        let l = log.as_ref().expect("connected above");
+        match l.append(proposal, &settings.node, record).await {
+            Ok(_) => return,
+            Err(e) => {
+                warn!(error = %e, "appending to the shared log failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}

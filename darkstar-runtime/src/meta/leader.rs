@@ -1,0 +1,105 @@
+//! The meta-service's leader: elected through an etcd lock, it keeps the placement table in
+//! step with the live nodes.
+//!
+//! Its writes are conditional on the table's revision when it read it and on still holding
+//! the lock, so a leader that lost its lease (paused, cut off) cannot overwrite the table
+//! its successor wrote.
+
+use std::time::Duration;
+
+use etcd_client::{
+    Client, Compare, CompareOp, EventType, GetOptions, LockOptions, Txn, TxnOp, WatchOptions,
+};
+use tracing::{info, warn};
+
+use super::table::{assign, Table};
+use super::{nodes_prefix, placement_key};
+
+/// Campaigns, then leads, for as long as the node lives.
+pub(crate) async fn run(client: Client, cluster: String, lease: i64) {
+    loop {
+        if let Err(e) = lead(client.clone(), &cluster, lease).await {
+            warn!(error = %e, "the meta-service's leader loop failed; campaigning again");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+async fn lead(mut client: Client, cluster: &str, lease: i64) -> Result<(), etcd_client::Error> {
+    let lock = client
+        .lock(
+            format!("/{cluster}/locks/meta"),
+            Some(LockOptions::new().with_lease(lease)),
+        )
+        .await?
+        .key()
+        .to_vec();
+    info!("this node leads the meta-service");
+    let prefix = nodes_prefix(cluster);
+    let key = placement_key(cluster);
+    loop {
+        let members = client
+            .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
+            .await?;
+        let revision = members.header().map_or(0, |h| h.revision());
+        let live: Vec<String> = members
+            .kvs()
+            .iter()
+            .filter_map(|kv| kv.key_str().ok()?.strip_prefix(&prefix).map(str::to_owned))
+            .collect();
+        let stored = client.get(key.clone(), None).await?;
+        let (current, modified) = match stored.kvs().first() {
+            Some(kv) => (
+                Table::decode(kv.value_str().unwrap_or_default()).unwrap_or_else(|e| {
+                    warn!(error = %e, "the stored placement table cannot be read; rebuilding it");
+                    Table::default()
+                }),
+                kv.mod_revision(),
+            ),
+            None => (Table::default(), 0),
+        };
+        let next = assign(&current, &live);
+        if next != current {
+            let txn = Txn::new()
+                .when([
+                    Compare::mod_revision(key.clone(), CompareOp::Equal, modified),
+                    Compare::create_revision(lock.clone(), CompareOp::Greater, 0),
+                ])
+                .and_then([TxnOp::put(key.clone(), next.encode(), None)]);
+            if !client.txn(txn).await?.succeeded() {
+                // Changed under us, or the lock is gone: read again (and campaign again if
+                // this node no longer leads).
+                if client.get(lock.clone(), None).await?.kvs().is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            info!(nodes = ?next.nodes, "placement table written");
+        }
+        // Until membership changes.
+        let mut events = client
+            .watch(
+                prefix.clone(),
+                Some(
+                    WatchOptions::new()
+                        .with_prefix()
+                        .with_start_revision(revision + 1),
+                ),
+            )
+            .await?;
+        loop {
+            match events.message().await? {
+                Some(reply)
+                    if reply
+                        .events()
+                        .iter()
+                        .any(|e| matches!(e.event_type(), EventType::Put | EventType::Delete)) =>
+                {
+                    break
+                }
+                Some(_) => {}
+                None => return Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The placement table of a cluster: which node owns each slot. It lives in etcd under
+//! `/<cluster>/placement`, written by the meta-service's leader and watched by every
+//! node. Inside a node, a slot's core comes from the node's own table, as on one machine.
+//!
+//! Stored as text: a format line, the node names, then one hex pair per slot (the owner's
+//! index in the name list, `ff` for none).
+//!
+//! ```text
+//! darkstar-placement 1
+//! nodes node-0 node-1 node-2
+//! 000102000102...
+//! ```
+
+use crate::placement::SLOTS;
+
+const HEADER: &str = "darkstar-placement 1";
+/// No owner.
+pub(crate) const NONE: u8 = u8::MAX;
+/// Most nodes a table names.
+pub(crate) const MAX_NODES: usize = NONE as usize;
+
+/// Slots to nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Table {
+    pub nodes: Vec<String>,
+    /// Per slot, an index into `nodes`, or [`NONE`].
+    pub owners: Vec<u8>,
+}
+
+impl Default for Table {
+    fn default() -> Table {
+        Table {
+            nodes: Vec::new(),
+            owners: vec![NONE; SLOTS],
+        }
+    }
+}
+
+impl Table {
+    /// The name of slot `slot`'s owner.
+    pub fn owner(&self, slot: usize) -> Option<&str> {
+        self.nodes
+            .get(self.owners[slot] as usize)
+            .map(String::as_str)
+    }
+
+    /// The slots `node` owns.
+    pub fn slots_of(&self, node: &str) -> Vec<bool> {
+        match self.nodes.iter().position(|n| n == node) {
+            Some(i) => self.owners.iter().map(|&o| o as usize == i).collect(),
+            None => vec![false; SLOTS],
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        assert!(self.nodes.len() <= MAX_NODES && self.owners.len() == SLOTS);
+        let mut out = format!("{HEADER}\nnodes");
+        for n in &self.nodes {
+            out.push(' ');
+            out.push_str(n);
+        }
+        out.push('\n');
+        for o in &self.owners {
+            out.push_str(&format!("{o:02x}"));
+        }
+        out.push('\n');
+        out
+    }
+
+    /// Reads a table; what a leader of another format or a hand edit left is refused.
+    pub fn decode(text: &str) -> Result<Table, String> {
+        let mut lines = text.lines();
+        if lines.next() != Some(HEADER) {
+            return Err(format!("the table does not start with {HEADER:?}"));
+        }
+        let nodes: Vec<String> = match lines.next().and_then(|l| l.strip_prefix("nodes")) {
+            Some(rest) => rest.split_whitespace().map(str::to_owned).collect(),
+            None => return Err("the second line does not list the nodes".to_owned()),
+        };
+        let hex = lines.next().unwrap_or_default();
+        if hex.len() != SLOTS * 2 {
+            return Err(format!(
+                "the table has {} hex digits for {SLOTS} slots",
+                hex.len()
+            ));
+        }
+        let owners = (0..SLOTS)
+            .map(|i| {
+                let o = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16)
+                    .map_err(|_| format!("slot {i} has no hex owner"))?;
+                if o != NONE && o as usize >= nodes.len() {
+                    return Err(format!("slot {i} names node {o}, of {}", nodes.len()));
+                }
+                Ok(o)
+            })
+            .collect::<Result<Vec<u8>, String>>()?;
+        Ok(Table { nodes, owners })
+    }
+}
+
+/// The next table for the live nodes `live`: slots of live owners stay where they are,
+/// slots without a live owner go to the live node with the fewest, and then slots move
+/// from the fullest to the emptiest until no node holds more than one above another. So a
+/// dead node's slots are spread over the others, and a new node takes its share, while
+/// no other slot moves.
+pub(crate) fn assign(current: &Table, live: &[String]) -> Table {
+    let mut nodes: Vec<String> = live.to_vec();
+    nodes.sort();
+    nodes.dedup();
+    nodes.truncate(MAX_NODES);
+    if nodes.is_empty() {
+        return Table::default();
+    }
+    let index = |name: &str| nodes.iter().position(|n| n == name);
+    let mut owners: Vec<u8> = (0..SLOTS)
+        .map(|s| current.owner(s).and_then(index).map_or(NONE, |i| i as u8))
+        .collect();
+    let mut counts = vec![0usize; nodes.len()];
+    for &o in &owners {
+        if o != NONE {
+            counts[o as usize] += 1;
+        }
+    }
+    let emptiest = |counts: &[usize]| {
+        (0..counts.len())
+            .min_by_key(|&i| counts[i])
+            .expect("at least one node")
+    };
+    for o in owners.iter_mut().filter(|o| **o == NONE) {
+        let i = emptiest(&counts);
+        *o = i as u8;
+        counts[i] += 1;
+    }
+    loop {
+        let (full, empty) = (
+            (0..counts.len()).max_by_key(|&i| counts[i]).expect("nodes"),
+            emptiest(&counts),
+        );
+        if counts[full] <= counts[empty] + 1 {
+            break;
+        }
+        // The highest slot of the fullest node moves: any choice works, this one is stable.
+        let slot = (0..SLOTS)
+            .rev()
+            .find(|&s| owners[s] as usize == full)
+            .expect("the fullest node owns a slot");
+        owners[slot] = empty as u8;
+        counts[full] -= 1;
+        counts[empty] += 1;
+    }
+    Table { nodes, owners }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn counts(t: &Table) -> Vec<usize> {
+        (0..t.nodes.len())
+            .map(|i| t.owners.iter().filter(|&&o| o as usize == i).count())
+            .collect()
+    }
+
+    #[test]
+    fn slots_spread_evenly_and_only_a_share_moves() {
+        let one = assign(&Table::default(), &names(&["a"]));
+        assert_eq!(counts(&one), vec![SLOTS]);
+        let three = assign(&one, &names(&["a", "b", "c"]));
+        let c = counts(&three);
+        assert!(
+            c.iter().max().unwrap() - c.iter().min().unwrap() <= 1,
+            "{c:?}"
+        );
+        // A node joining takes slots only from the others; none moves between old nodes.
+        let four = assign(&three, &names(&["a", "b", "c", "d"]));
+        for s in 0..SLOTS {
+            let (before, after) = (three.owner(s).unwrap(), four.owner(s).unwrap());
+            assert!(
+                before == after || after == "d",
+                "slot {s} moved {before} -> {after}"
+            );
+        }
+        // A node dying hands out only its own slots.
+        let two = assign(&three, &names(&["a", "c"]));
+        for s in 0..SLOTS {
+            if three.owner(s) != Some("b") {
+                assert_eq!(three.owner(s), two.owner(s), "slot {s}");
+            }
+        }
+        assert_eq!(counts(&two).iter().sum::<usize>(), SLOTS);
+        assert_eq!(
+            assign(&two, &names(&["a", "c"])),
+            two,
+            "a stable table stays"
+        );
+    }
+
+    #[test]
+    fn tables_survive_their_text_and_bad_text_is_refused() {
+        let t = assign(&Table::default(), &names(&["node-0", "node-1"]));
+        assert_eq!(Table::decode(&t.encode()).unwrap(), t);
+        assert!(Table::decode("darkstar-placement 2\n").is_err());
+        let mut bad = t.encode();
+        bad.replace_range(bad.len() - 3..bad.len() - 1, "07");
+        assert!(Table::decode(&bad).unwrap_err().contains("names node 7"));
+    }
+}
