@@ -91,4 +91,7 @@ pub enum ShutdownError {
     /// Waiting for shutdown signals failed.
     #[error("cannot wait for signals: {0}")]
     Signals(#[from] std::io::Error),
+    /// The server stopped by itself, because it could not go on.
+    #[error("the server stopped: {0}")]
+    Stopped(String),
 }

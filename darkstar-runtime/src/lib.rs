@@ -57,5 +57,5 @@ pub use net::{
     Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME, WEBSOCKET_SUBPROTOCOL,
 };
 pub use placement::Placement;
-pub use server::{Server, ServerBuilder, Submission};
+pub use server::{Server, ServerBuilder, StopCause, Submission};
 pub use stats::RuntimeStats;

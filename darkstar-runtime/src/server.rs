@@ -92,6 +92,15 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// Why [`Server::wait_for_stop`] returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopCause {
+    /// This signal arrived (SIGINT or SIGTERM).
+    Signal(i32),
+    /// The server stopped by itself, for this reason.
+    Stopped(String),
+}
+
 /// The outcome of a submitted task, available once its commit is durable.
 #[derive(Debug)]
 pub struct Submission {
@@ -408,6 +417,12 @@ impl Server {
         self.cluster.as_ref().map(cluster::Node::applied)
     }
 
+    /// In a cluster, this node's figures about the shared log (positions, records, bytes,
+    /// verdicts, apply lag) since it started; `None` for a server on its own.
+    pub fn cluster_stats(&self) -> Option<cluster::ClusterStats> {
+        self.cluster.as_ref().map(cluster::Node::stats)
+    }
+
     /// The number of executor threads.
     pub fn cores(&self) -> usize {
         self.cores
@@ -456,14 +471,49 @@ impl Server {
         self.shared.store.stats()
     }
 
-    /// Blocks until SIGINT or SIGTERM, then shuts down gracefully.
+    /// Blocks until SIGINT or SIGTERM, then shuts down gracefully. Returns early, with
+    /// [`ShutdownError::Stopped`] once shut down, if the server stops by itself (a cluster
+    /// node that lost its place in the cluster, or can no longer apply the log).
     pub fn run_until_signal(self) -> Result<(), ShutdownError> {
+        let stop = self.wait_for_stop()?;
+        let result = self.shutdown();
+        match stop {
+            StopCause::Signal(_) => result,
+            StopCause::Stopped(reason) => result.and(Err(ShutdownError::Stopped(reason))),
+        }
+    }
+
+    /// Blocks until SIGINT or SIGTERM arrives, or until the server stops by itself, and
+    /// says which. Call [`shutdown`](Self::shutdown) after it either way.
+    pub fn wait_for_stop(&self) -> Result<StopCause, ShutdownError> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-        if let Some(sig) = signals.forever().next() {
-            info!(signal = sig, "shutting down");
+        let handle = signals.handle();
+        let shared = self.shared.clone();
+        // Closing the signal iterator ends the wait below when the server stops itself.
+        std::thread::Builder::new()
+            .name("darkstar-stop-watch".to_owned())
+            .spawn(move || {
+                shared.wait_stopped();
+                handle.close();
+            })?;
+        match signals.forever().next() {
+            Some(sig) => {
+                info!(signal = sig, "shutting down");
+                Ok(StopCause::Signal(sig))
+            }
+            None => Ok(StopCause::Stopped(
+                self.shared
+                    .stop_reason()
+                    .unwrap_or("asked to stop")
+                    .to_owned(),
+            )),
         }
-        self.shutdown()
+    }
+
+    /// Whether the server stopped by itself, and why.
+    pub fn stopped_because(&self) -> Option<String> {
+        self.shared.stop_reason().map(str::to_owned)
     }
 
     /// Stops taking work, lets each core finish its current batch and make it durable,

@@ -53,6 +53,10 @@ pub(crate) struct Shared {
     /// Totals per core.
     pub counters: Vec<CoreCounters>,
     stopping: AtomicBool,
+    /// Why the server stopped by itself, if it did (rather than being asked to).
+    stop_reason: std::sync::OnceLock<String>,
+    /// Wakes whoever waits for the server to stop.
+    stopped: (parking_lot::Mutex<bool>, parking_lot::Condvar),
 }
 
 impl Shared {
@@ -85,6 +89,8 @@ impl Shared {
             limits,
             counters: (0..inboxes_len).map(|_| CoreCounters::default()).collect(),
             stopping: AtomicBool::new(false),
+            stop_reason: std::sync::OnceLock::new(),
+            stopped: Default::default(),
         }
     }
 
@@ -98,6 +104,28 @@ impl Shared {
         self.stopping.store(true, Ordering::Release);
         for inbox in &self.inboxes {
             let _ = inbox.send(Job::Wake);
+        }
+        *self.stopped.0.lock() = true;
+        self.stopped.1.notify_all();
+    }
+
+    /// Stops the server because it cannot go on (`reason` says why); the first reason
+    /// given is kept.
+    pub fn stop_because(&self, reason: String) {
+        let _ = self.stop_reason.set(reason);
+        self.stop();
+    }
+
+    /// Why the server stopped by itself, if it did.
+    pub fn stop_reason(&self) -> Option<&str> {
+        self.stop_reason.get().map(String::as_str)
+    }
+
+    /// Blocks until shutdown has begun.
+    pub fn wait_stopped(&self) {
+        let mut stopped = self.stopped.0.lock();
+        while !*stopped {
+            self.stopped.1.wait(&mut stopped);
         }
     }
 

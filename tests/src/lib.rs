@@ -6,9 +6,10 @@
 //! client-facing tests start their servers with. (A server in a child process, for tests
 //! that measure its memory or read its logs, is `darkstar_examples::attack::child`.)
 //! [`engines`] starts real PostgreSQL and etcd servers, on loopback with fresh data
-//! directories, for the tests of the cluster mode.
+//! directories, for the tests of the cluster mode (it lives in the examples crate, whose
+//! cluster demo and benchmark start the engines too).
 
-pub mod engines;
+pub use darkstar_examples::engines;
 pub mod prometheus;
 pub mod server_config;
 

@@ -13,14 +13,17 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use darkstar_client::{Client, Endpoint};
+use darkstar_client::{Event, Options as ClientOptions};
+use darkstar_examples::bank::request::{Outcome, TransferReply, TransferRequest};
 use darkstar_examples::bank::{self, BankApp};
 use darkstar_examples::load::{carry_lanes, LoadStats, SessionLane, Workload};
 use darkstar_runtime::Server;
+use darkstar_sdk::prelude::*;
 use darkstar_storage::{Options, Store};
 use darkstar_tests::engines::{Etcd, Postgres};
 use darkstar_tests::server_config::dev_server_config;
@@ -28,16 +31,149 @@ use darkstar_tests::server_config::dev_server_config;
 const ACCOUNTS: u32 = 1000;
 const INITIAL_BALANCE: i64 = 1_000_000;
 const NODES: usize = 3;
+/// Clients of the kill test, each paying from its own account (account `c` for client
+/// `c`) into the others, so its account's balance tells how many of its transfers
+/// committed.
+const CLIENTS: usize = 6;
 /// Transfers acknowledged before the load stops.
 const TRANSFERS: u64 = 3000;
 /// How long the test waits for something that must happen: long, since it costs time
 /// only when the test fails, and a loaded machine may be slow.
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// The heartbeat's period: a stored periodic task, which must keep running on whichever
+/// node owns its slot.
+const HEARTBEAT_MS: u64 = 50;
+
 const DIR_VAR: &str = "DARKSTAR_CLUSTER_NODE_DIR";
 const NAME_VAR: &str = "DARKSTAR_CLUSTER_NODE_NAME";
 const ETCD_VAR: &str = "DARKSTAR_CLUSTER_NODE_ETCD";
 const PG_VAR: &str = "DARKSTAR_CLUSTER_NODE_PG";
+
+// ---------------------------------------------------------------------------------------
+// The app: the bank, and a periodic heartbeat.
+
+/// Heartbeat count, bound to `beats`.
+#[managed(name = "cluster.Beats")]
+#[derive(Debug)]
+pub struct Beats {
+    pub count: u64,
+    /// Asked to stop: the next run cancels the heartbeat.
+    pub stop: bool,
+    /// Stopped: no run is left.
+    pub ended: bool,
+}
+
+#[task(name = "cluster.heartbeat")]
+pub fn heartbeat(ctx: &mut Context, beats: Ref<Beats>) -> TaskResult {
+    let mut b = ctx.get_mut(beats)?;
+    if b.stop {
+        b.ended = true;
+        drop(b);
+        if let Some(me) = ctx.current_task() {
+            ctx.cancel(me)?;
+        }
+        return Ok(());
+    }
+    b.count += 1;
+    Ok(())
+}
+
+/// One of the one-shot tasks of the zombie test: each must run exactly once.
+#[managed(name = "cluster.Shot")]
+#[derive(Debug)]
+pub struct Shot {
+    pub runs: u64,
+}
+
+/// Every shot planted, bound to `shots`.
+#[managed(name = "cluster.Shots")]
+#[derive(Debug)]
+pub struct Shots {
+    pub all: Vec<Ref<Shot>>,
+}
+
+#[task(name = "cluster.shot")]
+pub fn fire(ctx: &mut Context, shot: Ref<Shot>) -> TaskResult {
+    ctx.get_mut(shot)?.runs += 1;
+    Ok(())
+}
+
+/// Plants `count` shots, due one every `every_ms` from now.
+#[task(name = "cluster.plant")]
+pub fn plant(ctx: &mut Context, count: u32, every_ms: u64) -> TaskResult {
+    let shots = ctx.lookup::<Shots>("shots")?;
+    for i in 0..count {
+        let s = ctx.create(Shot { runs: 0 })?;
+        ctx.schedule_after(
+            Fire { shot: s },
+            Duration::from_millis(every_ms * u64::from(i + 1)),
+        )?;
+        ctx.get_mut(shots)?.all.push(s);
+    }
+    Ok(())
+}
+
+/// How many shots ran once, and how many did not (never, or twice).
+fn shots(ctx: &Context<'_>) -> Result<(u64, u64), TaskError> {
+    let shots = ctx.get(ctx.lookup::<Shots>("shots")?)?;
+    let mut once = 0;
+    for s in shots.all.iter() {
+        once += u64::from(ctx.get(s.get())?.runs() == 1);
+    }
+    Ok((once, shots.all.len() as u64 - once))
+}
+
+/// Stops the heartbeat, so that the log stops growing and every replica can end at its
+/// head.
+#[task(name = "cluster.quiet")]
+pub fn quiet(ctx: &mut Context) -> TaskResult {
+    ctx.get_mut(ctx.lookup::<Beats>("beats")?)?.stop = true;
+    Ok(())
+}
+
+struct ClusterApp(BankApp);
+
+impl App for ClusterApp {
+    fn register(&self, types: &mut Types) {
+        self.0.register(types);
+        types
+            .object::<Beats>()
+            .object::<Shot>()
+            .object::<Shots>()
+            .task::<Heartbeat>()
+            .task::<Quiet>()
+            .task::<Fire>()
+            .task::<Plant>();
+    }
+
+    fn logged_in(&self, ctx: &mut Context<'_>, session: Ref<Session>) -> Result<Login, TaskError> {
+        self.0.logged_in(ctx, session)
+    }
+
+    fn initialize(&self, ctx: &mut Context<'_>) -> TaskResult {
+        self.0.initialize(ctx)?;
+        let beats = ctx.create(Beats {
+            count: 0,
+            stop: false,
+            ended: false,
+        })?;
+        ctx.bind("beats", beats)?;
+        let shots = ctx.create(Shots { all: Vec::new() })?;
+        ctx.bind("shots", shots)?;
+        let period = Duration::from_millis(HEARTBEAT_MS);
+        ctx.schedule_periodic(Heartbeat { beats }, period, period)?;
+        Ok(())
+    }
+}
+
+fn beats(ctx: &Context<'_>) -> Result<u64, TaskError> {
+    Ok(ctx.get(ctx.lookup::<Beats>("beats")?)?.count())
+}
+
+fn heartbeat_ended(ctx: &Context<'_>) -> Result<bool, TaskError> {
+    Ok(ctx.get(ctx.lookup::<Beats>("beats")?)?.ended())
+}
 
 /// A node: this binary's `cluster_node_child`.
 struct NodeProcess {
@@ -46,11 +182,14 @@ struct NodeProcess {
     addr: String,
     name: String,
     log: PathBuf,
+    /// The heartbeat count this node last reported.
+    beats: Arc<AtomicU64>,
 }
 
 fn start_node(name: &str, dir: &Path, etcd: &Etcd, pg: &Postgres) -> NodeProcess {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
+        .stdin(Stdio::piped())
         .args(["--ignored", "--exact", "cluster_node_child", "--nocapture"])
         .env(DIR_VAR, dir)
         .env(NAME_VAR, name)
@@ -62,24 +201,30 @@ fn start_node(name: &str, dir: &Path, etcd: &Etcd, pg: &Postgres) -> NodeProcess
         ))
         .spawn()
         .expect("start a node");
-    let lines = forward(child.stdout.take().expect("piped"));
+    let beats = Arc::new(AtomicU64::new(0));
+    let lines = forward(child.stdout.take().expect("piped"), beats.clone());
     let mut node = NodeProcess {
         child,
         lines,
         addr: String::new(),
         name: name.to_owned(),
         log: dir.with_extension("log"),
+        beats,
     };
     let ready = node.wait_for("ready ");
     node.addr = ready.trim_start_matches("ready ").to_owned();
     node
 }
 
-/// Lines the child prints, as they come.
-fn forward(out: ChildStdout) -> std::sync::mpsc::Receiver<String> {
+/// Lines the child prints, as they come; its heartbeat reports go to `beats` instead.
+fn forward(out: ChildStdout, beats: Arc<AtomicU64>) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(n) = line.strip_prefix("beats ") {
+                beats.fetch_max(n.parse().unwrap_or(0), Ordering::Relaxed);
+                continue;
+            }
             if tx.send(line).is_err() {
                 break;
             }
@@ -106,12 +251,47 @@ impl NodeProcess {
         }
     }
 
-    /// Stops the node (SIGTERM); returns its audit line and its final position.
-    fn stop(&mut self) -> (String, u64) {
+    /// Sends the node a command (`quiet`, `plant <count> <every_ms>`) and waits for its
+    /// answer, a line starting with the command's first word.
+    fn command(&mut self, line: &str) -> String {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        writeln!(stdin, "{line}").expect("send a command");
+        stdin.flush().expect("send a command");
+        self.wait_for(line.split(' ').next().expect("a word"))
+    }
+
+    /// Sends a signal to the node.
+    fn signal(&mut self, sig: i32) {
         // SAFETY: kill(2) on our own child's pid, which has not been reaped.
-        let r = unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let r = unsafe { libc::kill(self.child.id() as i32, sig) };
         assert_eq!(r, 0, "signal a node");
+    }
+
+    /// Kills the node (SIGKILL), as a machine dying would.
+    fn kill(&mut self) {
+        self.child.kill().expect("kill a node");
+        self.child.wait().expect("reap a node");
+    }
+
+    /// Stops the node (SIGTERM); returns what it said last.
+    fn stop(&mut self) -> End {
+        // Its command reader ends with its input.
+        drop(self.child.stdin.take());
+        self.signal(libc::SIGTERM);
         let audit = self.wait_for("audit ");
+        let balances = self
+            .wait_for("balances ")
+            .split_whitespace()
+            .skip(1)
+            .map(|b| b.parse().expect("a balance"))
+            .collect();
+        let shots: Vec<u64> = self
+            .wait_for("shots ")
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().expect("a count"))
+            .collect();
         let stopped = self.wait_for("stopped ");
         let status = self.child.wait().expect("wait for a node");
         assert!(status.success(), "a node failed: {status}");
@@ -119,7 +299,34 @@ impl NodeProcess {
             .trim_start_matches("stopped at ")
             .parse()
             .expect("a position");
-        (audit, position)
+        End {
+            audit,
+            balances,
+            shots: (shots[0], shots[1]),
+            position,
+        }
+    }
+}
+
+/// What a node said when it stopped.
+struct End {
+    audit: String,
+    /// The balances of the clients' own accounts.
+    balances: Vec<i64>,
+    /// Shots that ran once, and shots that did not.
+    shots: (u64, u64),
+    /// Its last log position.
+    position: u64,
+}
+
+impl End {
+    fn check_audit(&self) {
+        let expected = ACCOUNTS as i128 * INITIAL_BALANCE as i128;
+        assert_eq!(
+            self.audit,
+            format!("audit total {expected} expected {expected} negative 0"),
+            "money was created or lost"
+        );
     }
 }
 
@@ -133,6 +340,21 @@ impl Drop for NodeProcess {
 
 fn dirs(root: &Path) -> Vec<PathBuf> {
     (0..NODES).map(|i| root.join(format!("node-{i}"))).collect()
+}
+
+/// Brings every replica to the log's head: the heartbeat is stopped (through node 0),
+/// the nodes are stopped, then started again (each catches up with the log as it starts)
+/// and stopped again; with nothing left to append, they all end at the head. Returns what
+/// each said when it stopped last.
+fn settle_at_head(dirs: &[PathBuf], etcd: &Etcd, pg: &Postgres) -> Vec<End> {
+    let mut nodes = start_all(dirs, etcd, pg);
+    nodes[0].command("quiet");
+    for node in &mut nodes {
+        node.stop();
+    }
+    drop(nodes);
+    let nodes = start_all(dirs, etcd, pg);
+    nodes.into_iter().map(|mut n| n.stop()).collect()
 }
 
 /// Starts every node at once: they take turns at the start-up lock.
@@ -180,7 +402,7 @@ fn three_nodes_apply_one_log_and_agree() {
     let stats = Arc::new(LoadStats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let workload = Workload {
-        alpha: 1.0,
+        alpha: 1.5,
         ..Workload::default()
     };
     let load = {
@@ -206,44 +428,280 @@ fn three_nodes_apply_one_log_and_agree() {
         node.stop();
     }
 
-    // Started again, every node catches up with the log; stopped, it stays at the head.
-    let nodes = start_all(&dirs, &etcd, &pg);
-    let ends: Vec<(String, u64)> = nodes.into_iter().map(|mut n| n.stop()).collect();
-    for (audit, _) in &ends {
-        let expected = ACCOUNTS as i128 * INITIAL_BALANCE as i128;
-        assert_eq!(
-            audit,
-            &format!("audit total {expected} expected {expected} negative 0"),
-            "money was created or lost"
-        );
-    }
-    let digests: Vec<(u64, [u8; 32])> = dirs
+    let ends = settle_at_head(&dirs, &etcd, &pg);
+    ends.iter().for_each(End::check_audit);
+    replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
+}
+
+/// Every replica, stopped at the log's head, holds the same state at the same position,
+/// and that position is what its node last said.
+fn replicas_agree(dirs: &[PathBuf], said: &[u64]) {
+    let stores: Vec<Store> = dirs
         .iter()
         .map(|dir| {
-            let store = Store::open(
-                dir,
-                Options {
-                    replica: true,
-                    ..Options::default()
-                },
-            )
-            .expect("open a replica");
-            let position = darkstar_runtime::cluster::applied_position(&store);
+            let options = Options {
+                replica: true,
+                ..Options::default()
+            };
+            Store::open(dir, options).expect("open a replica")
+        })
+        .collect();
+    let digests: Vec<(u64, [u8; 32])> = stores
+        .iter()
+        .map(|store| {
+            let position = darkstar_runtime::cluster::applied_position(store);
             (position, store.snapshot().digest())
         })
         .collect();
     for (i, (position, digest)) in digests.iter().enumerate() {
         assert_eq!(
-            *position, ends[i].1,
+            *position, said[i],
             "node {i}'s store and its last word disagree"
         );
-        assert_eq!(
-            (*position, *digest),
-            digests[0],
-            "node {i}'s replica differs from node 0's"
-        );
+        if (*position, *digest) != digests[0] {
+            panic!(
+                "node {i}'s replica differs from node 0's at position {position}:\n{}",
+                differences(&stores[0], &stores[i])
+            );
+        }
     }
     assert!(digests[0].0 > 0, "nothing reached the log");
+}
+
+/// What two replicas hold differently, key by key (the first few).
+fn differences(a: &Store, b: &Store) -> String {
+    let contents = |store: &Store| {
+        let snap = store.snapshot();
+        let mut all = std::collections::BTreeMap::new();
+        for id in snap.object_ids() {
+            if let Some(r) = snap.object(id) {
+                all.insert(
+                    format!("object {id}"),
+                    (r.version, r.type_name.to_owned(), r.value.to_vec()),
+                );
+            }
+        }
+        for id in snap.task_ids() {
+            if let Some(r) = snap.task(id) {
+                all.insert(
+                    format!("task {id}"),
+                    (r.version, r.type_name.to_owned(), r.value.to_vec()),
+                );
+            }
+        }
+        for (name, b) in snap.names() {
+            all.insert(
+                format!("name {name}"),
+                (b.version, String::new(), b.id.to_le_bytes().to_vec()),
+            );
+        }
+        all
+    };
+    let (a, b) = (contents(a), contents(b));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .take(10)
+        .map(|k| {
+            format!(
+                "  {k}: {:?} vs {:?}",
+                a.get(k).map(|v| (v.0, &v.1, v.2.len())),
+                b.get(k).map(|v| (v.0, &v.1, v.2.len()))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whose transfers were acknowledged and sent, per client, in money moved.
+#[derive(Default)]
+struct Tally {
+    acked: [AtomicI64; CLIENTS],
+    sent: [AtomicI64; CLIENTS],
+    /// Transfers acknowledged, all clients together.
+    total: AtomicU64,
+}
+
+/// Client `c` pays from its own account into the shared ones, pipelining `DEPTH`
+/// requests, until `stop`. When its node dies, it logs in again on the next node (its
+/// transfers in flight then are of unknown outcome: counted as sent, not acknowledged).
+async fn pay(
+    c: usize,
+    addrs: Arc<Mutex<Vec<String>>>,
+    tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
+    const DEPTH: usize = 4;
+    let mut rng = darkstar_examples::load::Rng::new(c as u64 + 1);
+    let mut next_id = 1u64;
+    let mut home = c % NODES;
+    while !stop.load(Ordering::Relaxed) {
+        let addr = addrs.lock().expect("addresses")[home].clone();
+        let options = ClientOptions {
+            reconnect: false,
+            ..ClientOptions::default()
+        };
+        let mut client =
+            match Client::connect_with(Endpoint::tcp(addr), &format!("payer-{c}"), "", options)
+                .await
+            {
+                Ok(client) => client,
+                Err(_) => {
+                    // Down, or not yet back: try the next node.
+                    home = (home + 1) % NODES;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+        let mut in_flight: std::collections::VecDeque<(u64, i64)> = Default::default();
+        'connected: loop {
+            while in_flight.len() < DEPTH && !stop.load(Ordering::Relaxed) {
+                let amount = 1 + rng.below(9) as i64;
+                let request = TransferRequest {
+                    id: next_id,
+                    from: c as u32,
+                    to: (CLIENTS as u64 + rng.below(ACCOUNTS as u64 - CLIENTS as u64)) as u32,
+                    amount,
+                };
+                next_id += 1;
+                // Counted before it leaves: once sent, it may commit.
+                tally.sent[c].fetch_add(amount, Ordering::Relaxed);
+                if client.send(request.encode().to_vec()).await.is_err() {
+                    break 'connected;
+                }
+                in_flight.push_back((request.id, amount));
+            }
+            let Some(&(id, amount)) = in_flight.front() else {
+                let _ = client.logout().await;
+                return Ok(());
+            };
+            match client.next_event().await {
+                Some(Event::Message(body)) => {
+                    let reply = TransferReply::decode(&body).map_err(|e| e.to_string())?;
+                    if reply.id != id {
+                        return Err(format!("reply {} while {id} was oldest", reply.id));
+                    }
+                    if reply.outcome != Outcome::Moved {
+                        return Err(format!("transfer {id} was {:?}", reply.outcome));
+                    }
+                    in_flight.pop_front();
+                    tally.acked[c].fetch_add(amount, Ordering::Relaxed);
+                    tally.total.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Event::Disconnected { .. }) | None => break 'connected,
+                Some(_) => {}
+            }
+        }
+        home = (home + 1) % NODES;
+    }
+    Ok(())
+}
+
+/// Every replica's audit holds and shows the same balances, which account for every
+/// acknowledged transfer and for no transfer never sent; every shot planted ran once.
+fn check_ends(ends: &[End], tally: &Tally) {
+    for end in ends {
+        end.check_audit();
+        assert_eq!(
+            end.balances, ends[0].balances,
+            "replicas disagree on balances"
+        );
+        assert_eq!(end.shots, ends[0].shots, "replicas disagree on shots");
+    }
+    for c in 0..CLIENTS {
+        let paid = INITIAL_BALANCE - ends[0].balances[c];
+        let acked = tally.acked[c].load(Ordering::Relaxed);
+        let sent = tally.sent[c].load(Ordering::Relaxed);
+        assert!(
+            acked <= paid && paid <= sent,
+            "client {c}: {acked} acknowledged, {paid} paid, {sent} sent: an acknowledged \
+             transfer was lost, or one was handled twice"
+        );
+    }
+    assert_eq!(
+        ends[0].shots.1, 0,
+        "a shot never ran or ran twice: {:?}",
+        ends[0].shots
+    );
+}
+
+/// Waits until `done` holds, polling; panics with `what` past the deadline.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited too long for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn killing_nodes_under_load_loses_nothing_acknowledged() {
+    const KILLS: usize = 3;
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let etcd = Etcd::start().expect("start etcd");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dirs = dirs(root.path());
+    let mut nodes = start_all(&dirs, &etcd, &pg);
+    let addrs = Arc::new(Mutex::new(
+        nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>(),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let payers: Vec<_> = (0..CLIENTS)
+        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
+        .collect();
+    let beats = |nodes: &[NodeProcess]| {
+        nodes
+            .iter()
+            .map(|n| n.beats.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
+    };
+    // One-shot tasks due all through the kills.
+    nodes[0].command("plant 300 25");
+    let mut rng = darkstar_examples::load::Rng::new(7);
+    for kill in 0..KILLS {
+        let before = tally.total.load(Ordering::Relaxed);
+        wait_until("transfers before a kill", || {
+            tally.total.load(Ordering::Relaxed) >= before + 300
+        });
+        let victim = rng.below(NODES as u64) as usize;
+        nodes[victim].kill();
+        let (acked, beat) = (tally.total.load(Ordering::Relaxed), beats(&nodes));
+        // The survivors go on: their clients' transfers and the clients that move over.
+        wait_until(&format!("transfers after kill {kill}"), || {
+            tally.total.load(Ordering::Relaxed) >= acked + 300
+        });
+        // The heartbeat runs on, on whichever node owns its slot now.
+        wait_until(&format!("the heartbeat after kill {kill}"), || {
+            beats(&nodes) >= beat + 10
+        });
+        let name = format!("node-{victim}");
+        nodes[victim] = start_node(&name, &dirs[victim], &etcd, &pg);
+        addrs.lock().expect("addresses")[victim] = nodes[victim].addr.clone();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for payer in payers {
+        runtime
+            .block_on(payer)
+            .expect("a payer ran")
+            .expect("a payer failed");
+    }
+    drop(runtime);
+    for node in &mut nodes {
+        node.stop();
+    }
+    drop(nodes);
+
+    // Every replica catches up; every acknowledged transfer is there.
+    let ends = settle_at_head(&dirs, &etcd, &pg);
+    check_ends(&ends, &tally);
+    replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
 }
 
 /// One node of the cluster, run as a child process by the test above.
@@ -261,25 +719,212 @@ fn cluster_node_child() {
     config.node_name = Some(var(NAME_VAR));
     config.session_messages_per_sec = 0;
     config.session_kib_per_sec = 0;
-    let app = BankApp {
+    let app = ClusterApp(BankApp {
         accounts: ACCOUNTS,
         initial_balance: INITIAL_BALANCE,
-    };
+    });
     let server = Server::builder(app)
         .config(config)
         .start()
         .expect("the node starts");
     let addr = server.tcp_addr().expect("listens on TCP");
-    println!("ready {addr}");
+    // Before `ready`: the parent may stop this node as soon as it reads it.
     let mut signals =
         signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]).expect("signals");
-    signals.forever().next();
+    println!("ready {addr}");
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Commands from the parent, answered on stdout. Read on a thread of their own,
+        // which a blocked read keeps alive, so the scope does not wait for it.
+        let (tx, commands) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (stop, server) = (&stop, &server);
+        s.spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(line) = commands.recv_timeout(Duration::from_millis(50)) else {
+                    continue;
+                };
+                let words: Vec<&str> = line.split(' ').collect();
+                match words[..] {
+                    ["quiet"] => {
+                        server
+                            .submit(Quiet {})
+                            .wait()
+                            .expect("the heartbeat is asked to stop");
+                        let deadline = Instant::now() + PATIENCE;
+                        while !server.query(heartbeat_ended).expect("read the heartbeat") {
+                            assert!(Instant::now() < deadline, "the heartbeat never stopped");
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                        println!("quiet");
+                    }
+                    ["plant", count, every] => {
+                        let task = Plant {
+                            count: count.parse().expect("a count"),
+                            every_ms: every.parse().expect("milliseconds"),
+                        };
+                        server.submit(task).wait().expect("shots planted");
+                        println!("plant done");
+                    }
+                    _ => panic!("unknown command {line:?}"),
+                }
+            }
+        });
+        // What the parent watches: the heartbeat, as this replica sees it.
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                if server.stopped_because().is_some() {
+                    // Stopped by itself (it lost its place in the cluster): end the wait
+                    // below as a SIGTERM would.
+                    // SAFETY: raise(3) with a signal whose handler is installed.
+                    unsafe { libc::raise(libc::SIGTERM) };
+                    break;
+                }
+                if let Ok(n) = server.query(beats) {
+                    println!("beats {n}");
+                }
+                std::thread::sleep(Duration::from_millis(HEARTBEAT_MS));
+            }
+        });
+        signals.forever().next();
+        stop.store(true, Ordering::Relaxed);
+    });
+    if let Some(reason) = server.stopped_because() {
+        let _ = server.shutdown();
+        println!("lost {reason}");
+        return;
+    }
     let audit = server.query(bank::audit).expect("audit");
     println!(
         "audit total {} expected {} negative {}",
         audit.total, audit.expected, audit.negative
     );
+    let balances = server
+        .query(|ctx| {
+            bank::accounts(ctx)?
+                .iter()
+                .take(CLIENTS)
+                .map(|a| Ok(ctx.get(*a)?.balance()))
+                .collect::<Result<Vec<i64>, TaskError>>()
+        })
+        .expect("balances");
+    let text: Vec<String> = balances.iter().map(i64::to_string).collect();
+    println!("balances {}", text.join(" "));
+    let (once, other) = server.query(shots).expect("shots");
+    println!("shots {once} {other}");
     let position = server.log_position().expect("a cluster node");
     server.shutdown().expect("clean shutdown");
     println!("stopped at {position}");
+}
+
+/// The nodes the placement table in etcd names (its second line, see
+/// `darkstar-runtime/src/meta/table.rs`).
+fn placed_nodes(runtime: &tokio::runtime::Runtime, etcd: &Etcd) -> Vec<String> {
+    runtime.block_on(async {
+        let mut client = etcd_client::Client::connect([etcd.endpoint()], None)
+            .await
+            .expect("connect to etcd");
+        let reply = client
+            .get("/darkstar/placement", None)
+            .await
+            .expect("read the placement table");
+        let text = reply
+            .kvs()
+            .first()
+            .map(|kv| kv.value_str().expect("text").to_owned())
+            .unwrap_or_default();
+        text.lines()
+            .nth(1)
+            .and_then(|l| l.strip_prefix("nodes"))
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn a_paused_node_loses_its_place_and_repeats_nothing() {
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let etcd = Etcd::start().expect("start etcd");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dirs = dirs(root.path());
+    let mut nodes = start_all(&dirs, &etcd, &pg);
+    let addrs = Arc::new(Mutex::new(
+        nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>(),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let payers: Vec<_> = (0..CLIENTS)
+        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
+        .collect();
+    // One-shot tasks due all through the pause and after it.
+    nodes[0].command("plant 200 25");
+    wait_until("transfers before the pause", || {
+        tally.total.load(Ordering::Relaxed) >= 300
+    });
+    let victim = 1;
+    let name = format!("node-{victim}");
+    nodes[victim].signal(libc::SIGSTOP);
+    // Its lease runs out, and the meta-service gives its slots to the others.
+    wait_until("the paused node's slots to move", || {
+        !placed_nodes(&runtime, &etcd).contains(&name)
+    });
+    let survivors_beats = |nodes: &[NodeProcess]| {
+        nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != victim)
+            .map(|(_, n)| n.beats.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
+    };
+    let beat = survivors_beats(&nodes);
+    wait_until("the heartbeat to run on without the paused node", || {
+        survivors_beats(&nodes) >= beat + 10
+    });
+    // Woken, it finds its lease gone and stops by itself.
+    nodes[victim].signal(libc::SIGCONT);
+    let lost = nodes[victim].wait_for("lost ");
+    assert!(lost.contains("lost its place"), "{lost}");
+    let status = nodes[victim].child.wait().expect("wait for the zombie");
+    assert!(
+        status.success(),
+        "the zombie did not stop cleanly: {status}"
+    );
+    // Started again, it rejoins.
+    nodes[victim] = start_node(&name, &dirs[victim], &etcd, &pg);
+    addrs.lock().expect("addresses")[victim] = nodes[victim].addr.clone();
+    wait_until("the paused node back in the table", || {
+        placed_nodes(&runtime, &etcd).contains(&name)
+    });
+    let acked = tally.total.load(Ordering::Relaxed);
+    wait_until("transfers after the rejoin", || {
+        tally.total.load(Ordering::Relaxed) >= acked + 300
+    });
+    stop.store(true, Ordering::Relaxed);
+    for payer in payers {
+        runtime
+            .block_on(payer)
+            .expect("a payer ran")
+            .expect("a payer failed");
+    }
+    for node in &mut nodes {
+        node.stop();
+    }
+    drop(nodes);
+    drop(runtime);
+    let ends = settle_at_head(&dirs, &etcd, &pg);
+    check_ends(&ends, &tally);
+    assert_eq!(ends[0].shots.0, 200, "every planted shot ran once");
+    replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
 }

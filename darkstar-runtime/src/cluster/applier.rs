@@ -21,6 +21,7 @@ use super::ids::FIRST;
 use super::log::Log;
 use super::record::{self, Entry};
 use super::replica::{ReplicaData, Waiter};
+use super::stats::LogCounters;
 use super::Settings;
 use crate::changes::Scheduled;
 use crate::data::Outcome;
@@ -43,6 +44,8 @@ const APPLIER_VERSION: u64 = 1 << 62;
 pub(crate) struct Progress {
     /// The last position applied.
     pub applied: AtomicU64,
+    /// Figures for status lines and benchmarks.
+    pub counters: LogCounters,
     /// Woken after every record applied.
     pub advanced: Notify,
     /// Set when the node stops: the applier outlives the cores, which wait for the
@@ -105,19 +108,32 @@ pub(crate) async fn run(
             let _ = tokio::time::timeout(Duration::from_secs(1), woken).await;
             continue;
         }
-        for (at, bytes) in rows {
+        let counters = &progress.counters;
+        if let Some(last) = rows.last() {
+            counters
+                .head_seen
+                .fetch_max(last.position, Ordering::Relaxed);
+        }
+        for row in rows {
+            let at = row.position;
             assert_eq!(at, position, "the log has no gaps");
-            if let Err(e) = apply(&shared, &replica, at, &bytes, skip) {
+            if let Err(e) = apply(&shared, &replica, counters, at, &row.record, skip) {
                 error!(error = %e, "the replica cannot apply the shared log; stopping");
                 let why = e.to_string();
                 for (version, core) in replica.fail(&why) {
                     let result = Err(CommitError::Failed(why.clone()));
                     let _ = shared.send(core, Job::Outcome(Outcome { version, result }));
                 }
-                shared.stop();
+                shared.stop_because(why);
                 return;
             }
             skip = 0;
+            counters.records_applied.fetch_add(1, Ordering::Relaxed);
+            counters
+                .bytes_applied
+                .fetch_add(row.record.len() as u64, Ordering::Relaxed);
+            counters.lag(now_us().saturating_sub(row.appended_us).max(0) as u64);
+            counters.applied_position.store(at, Ordering::Relaxed);
             progress.applied.store(at, Ordering::Release);
             progress.advanced.notify_waiters();
             position = at + 1;
@@ -129,6 +145,7 @@ pub(crate) async fn run(
 fn apply(
     shared: &Shared,
     replica: &ReplicaData,
+    counters: &LogCounters,
     position: u64,
     bytes: &[u8],
     skip: usize,
@@ -157,13 +174,22 @@ fn apply(
                 let result = shared.store.commit_with(&batch, |seq| {
                     shared.post.post(seq, deliveries.take().unwrap_or_default())
                 });
+                debug!(
+                    position,
+                    index,
+                    version,
+                    ok = result.is_ok(),
+                    "batch applied"
+                );
                 match &result {
                     Ok(seq) => {
+                        counters.batches_committed.fetch_add(1, Ordering::Relaxed);
                         shared.post.release(shared, *seq);
                         hand_out(shared, &scheduled);
                     }
                     // The same verdict on every node: nothing to apply.
                     Err(CommitError::Conflict(_) | CommitError::Invalid(_)) => {
+                        counters.batches_conflicted.fetch_add(1, Ordering::Relaxed);
                         debug!(position, index, core, "a batch of the log conflicted");
                     }
                     Err(e) => {
@@ -201,6 +227,13 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// Now, in Unix microseconds.
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Hands the tasks a batch stored that this node owns to their cores.

@@ -19,6 +19,14 @@ use tracing::warn;
 
 use super::error::ClusterError;
 
+/// A record as read from the log.
+pub(crate) struct Row {
+    pub position: u64,
+    pub record: Vec<u8>,
+    /// When it was appended, in Unix microseconds.
+    pub appended_us: i64,
+}
+
 /// One connection to the log.
 pub(crate) struct Log {
     client: Client,
@@ -100,8 +108,9 @@ impl Log {
             .map_err(fail)?;
         let read = client
             .prepare(&format!(
-                "SELECT position, record FROM {schema}.log WHERE position > $1 \
-                 ORDER BY position LIMIT $2"
+                "SELECT position, record, \
+                 (extract(epoch FROM appended) * 1000000)::bigint \
+                 FROM {schema}.log WHERE position > $1 ORDER BY position LIMIT $2"
             ))
             .await
             .map_err(fail)?;
@@ -146,8 +155,9 @@ impl Log {
         }
     }
 
-    /// Up to `limit` records after position `after`, in position order.
-    pub async fn read(&self, after: u64, limit: i64) -> Result<Vec<(u64, Vec<u8>)>, ClusterError> {
+    /// Up to `limit` records after position `after`, in position order, each with the
+    /// time it was appended (Unix microseconds, by the PostgreSQL server's clock).
+    pub async fn read(&self, after: u64, limit: i64) -> Result<Vec<Row>, ClusterError> {
         let rows = self
             .client
             .query(&self.read, &[&(after as i64), &limit])
@@ -155,7 +165,11 @@ impl Log {
             .map_err(|e| self.fail(e))?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, Vec<u8>>(1)))
+            .map(|r| Row {
+                position: r.get::<_, i64>(0) as u64,
+                record: r.get::<_, Vec<u8>>(1),
+                appended_us: r.get::<_, i64>(2),
+            })
             .collect())
     }
 

@@ -7,9 +7,37 @@ use std::time::Duration;
 use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, LockOptions, PutOptions, Txn, TxnOp,
 };
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::error::ClusterError;
+
+/// Whether this node's lease is lost, and why: set once, by the keep-alive.
+#[derive(Default)]
+pub(crate) struct Lost {
+    why: std::sync::OnceLock<String>,
+    notify: tokio::sync::Notify,
+}
+
+impl Lost {
+    pub fn set(&self, why: String) {
+        let _ = self.why.set(why);
+        self.notify.notify_waiters();
+    }
+
+    pub fn get(&self) -> Option<&str> {
+        self.why.get().map(String::as_str)
+    }
+
+    /// Waits until the lease is lost; returns why.
+    pub async fn wait(&self) -> &str {
+        let notified = self.notify.notified();
+        if let Some(why) = self.get() {
+            return why;
+        }
+        notified.await;
+        self.get().unwrap_or_default()
+    }
+}
 
 /// This node's registration.
 pub(crate) struct Membership {
@@ -33,7 +61,9 @@ fn node_key(cluster: &str, node: &str) -> String {
 
 impl Membership {
     /// Connects, takes a lease and registers the node under it; refused if a live node has
-    /// the same name.
+    /// the same name. A node restarted right after it died finds its old key still there
+    /// until the old lease runs out, so the name is tried again for a little longer than
+    /// a lease lives before it counts as taken.
     pub async fn join(
         endpoints: &[String],
         ttl_secs: u64,
@@ -53,26 +83,46 @@ impl Membership {
         let mut client = Client::connect(endpoints, Some(options))
             .await
             .map_err(fail)?;
-        let lease = client
-            .lease_grant(ttl_secs as i64, None)
-            .await
-            .map_err(fail)?
-            .id();
         let key = node_key(me.cluster, me.node);
         let value = format!(
             "{{\"address\":\"{}\",\"incarnation\":{}}}",
             me.address, me.incarnation
         );
-        let txn = Txn::new()
-            .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(
-                key,
-                value,
-                Some(PutOptions::new().with_lease(lease)),
-            )]);
-        let joined = client.txn(txn).await.map_err(fail)?.succeeded();
-        if !joined {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(ttl_secs + 2);
+        let mut lease = 0;
+        let joined = loop {
+            let taken = !client
+                .get(key.clone(), None)
+                .await
+                .map_err(fail)?
+                .kvs()
+                .is_empty();
+            if taken {
+                if tokio::time::Instant::now() >= deadline {
+                    break false;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            lease = client
+                .lease_grant(ttl_secs as i64, None)
+                .await
+                .map_err(fail)?
+                .id();
+            let txn = Txn::new()
+                .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+                .and_then([TxnOp::put(
+                    key.clone(),
+                    value.clone(),
+                    Some(PutOptions::new().with_lease(lease)),
+                )]);
+            if client.txn(txn).await.map_err(fail)?.succeeded() {
+                break true;
+            }
+            // Taken between the look and the write: look again.
             let _ = client.lease_revoke(lease).await;
+        };
+        if !joined {
             return Err(ClusterError::NameTaken {
                 cluster: me.cluster.to_owned(),
                 node: me.node.to_owned(),
@@ -97,27 +147,46 @@ impl Membership {
         self.lease
     }
 
-    /// Renews the lease until it cannot: returns once the lease is lost (expired while
-    /// this node was cut off or paused), after which the node must not go on as a member.
+    /// Renews the lease until it is lost: returns once etcd says the lease expired (this
+    /// node was cut off or paused past it), after which the node must not go on as a
+    /// member. While etcd cannot be reached it keeps trying: nothing this node
+    /// acknowledges depends on etcd, and a lease etcd still holds when it is back is this
+    /// node's place still.
     pub async fn keep_alive(&self) -> ClusterError {
-        let mut client = self.client.clone();
         let every = Duration::from_millis((self.ttl_secs * 1000 / 3).max(100));
         let lost = |reason: String| ClusterError::Etcd {
             endpoints: self.endpoints.clone(),
             reason,
         };
-        let (mut keeper, mut replies) = match client.lease_keep_alive(self.lease).await {
-            Ok(pair) => pair,
-            Err(e) => return lost(format!("cannot renew the node's lease: {e}")),
-        };
+        let mut warned = false;
         loop {
-            if let Err(e) = keeper.keep_alive().await {
-                return lost(format!("cannot renew the node's lease: {e}"));
+            let mut client = self.client.clone();
+            match client.lease_keep_alive(self.lease).await {
+                Ok((mut keeper, mut replies)) => loop {
+                    if keeper.keep_alive().await.is_err() {
+                        break;
+                    }
+                    match replies.message().await {
+                        Ok(Some(reply)) if reply.ttl() > 0 => {
+                            if warned {
+                                info!("etcd answers again; the node's lease holds");
+                                warned = false;
+                            }
+                            debug!(ttl = reply.ttl(), "lease renewed");
+                        }
+                        Ok(Some(_)) => return lost("the node's lease expired".to_owned()),
+                        Ok(None) | Err(_) => break,
+                    }
+                    tokio::time::sleep(every).await;
+                },
+                Err(e) if e.to_string().contains("lease not found") => {
+                    return lost("the node's lease expired".to_owned())
+                }
+                Err(_) => {}
             }
-            match replies.message().await {
-                Ok(Some(reply)) if reply.ttl() > 0 => debug!(ttl = reply.ttl(), "lease renewed"),
-                Ok(_) => return lost("the node's lease expired".to_owned()),
-                Err(e) => return lost(format!("cannot renew the node's lease: {e}")),
+            if !warned {
+                warn!("cannot renew the node's lease in etcd; trying again");
+                warned = true;
             }
             tokio::time::sleep(every).await;
         }

@@ -21,6 +21,7 @@ mod ownership;
 mod proposer;
 mod record;
 mod replica;
+mod stats;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -32,11 +33,12 @@ use tracing::{error, info};
 pub use error::{ClusterError, RecordError};
 pub(crate) use ownership::Ownership;
 pub(crate) use replica::ReplicaData;
+pub use stats::ClusterStats;
 
 use crate::config::Config;
 use crate::shared::Shared;
 use applier::Progress;
-use members::{Announce, Membership};
+use members::{Announce, Lost, Membership};
 
 /// What a node needs to know of its cluster, from the configuration.
 #[derive(Clone, Debug)]
@@ -95,6 +97,9 @@ pub(crate) struct Node {
     progress: Arc<Progress>,
     /// The proposer's input; taken by `start`.
     entries: Option<flume::Receiver<Vec<u8>>>,
+    /// Why the lease was lost, once it is; renewing starts as soon as the node joins,
+    /// since opening a large replica may take longer than a lease lives.
+    lost: Arc<Lost>,
 }
 
 impl Node {
@@ -122,6 +127,15 @@ impl Node {
             let membership = Membership::join(&settings.etcd, settings.ttl_secs, &me).await?;
             Ok::<_, ClusterError>((incarnation, membership))
         })?;
+        let membership = Arc::new(membership);
+        let lost = Arc::new(Lost::default());
+        {
+            let (membership, lost) = (membership.clone(), lost.clone());
+            runtime.spawn(async move {
+                let why = membership.keep_alive().await;
+                lost.set(why.to_string());
+            });
+        }
         let (tx, rx) = flume::unbounded();
         info!(
             cluster = %settings.cluster,
@@ -132,7 +146,8 @@ impl Node {
         Ok(Node {
             settings,
             runtime: Some(runtime),
-            membership: Arc::new(membership),
+            membership,
+            lost,
             replica: Arc::new(ReplicaData::new(incarnation, tx)),
             progress: Arc::new(Progress::default()),
             entries: Some(rx),
@@ -157,6 +172,7 @@ impl Node {
             self.settings.clone(),
             self.replica.incarnation(),
             entries,
+            self.progress.clone(),
         ));
         rt.spawn(applier::run(
             self.settings.clone(),
@@ -164,22 +180,40 @@ impl Node {
             self.replica.clone(),
             self.progress.clone(),
         ));
-        rt.spawn(crate::meta::leader::run(
+        // Both end when the lease is lost: a node out of the cluster neither leads nor
+        // takes slots.
+        let lost = self.lost.clone();
+        let leader = crate::meta::leader::run(
             self.membership.client(),
             self.settings.cluster.clone(),
             self.membership.lease(),
-        ));
-        rt.spawn(crate::meta::follower::run(
+        );
+        rt.spawn(async move {
+            futures_lite::future::or(leader, async {
+                lost.wait().await;
+            })
+            .await
+        });
+        let lost = self.lost.clone();
+        let follower = crate::meta::follower::run(
             self.membership.client(),
             self.settings.cluster.clone(),
             self.settings.node.clone(),
             shared.clone(),
-        ));
-        let membership = self.membership.clone();
+        );
         rt.spawn(async move {
-            let lost = membership.keep_alive().await;
-            error!(error = %lost, "this node lost its place in the cluster; stopping");
-            shared.stop();
+            futures_lite::future::or(follower, async {
+                lost.wait().await;
+            })
+            .await
+        });
+        let lost = self.lost.clone();
+        rt.spawn(async move {
+            let why = lost.wait().await;
+            // At once: a node out of the cluster runs no stored task of its old slots.
+            shared.ownership.set(&vec![false; crate::placement::SLOTS]);
+            error!(error = %why, "this node lost its place in the cluster; stopping");
+            shared.stop_because(format!("this node lost its place in the cluster: {why}"));
         });
     }
 
@@ -236,6 +270,11 @@ impl Node {
     /// The last log position this node applied.
     pub fn applied(&self) -> u64 {
         self.progress.applied.load(Ordering::Acquire)
+    }
+
+    /// The node's log figures so far.
+    pub fn stats(&self) -> ClusterStats {
+        self.progress.counters.snapshot()
     }
 
     /// Leaves the cluster and stops the node's threads. Call after the cores stopped.

@@ -2,20 +2,29 @@
 //! records and appends them to the log, one append at a time, so a node's records reach
 //! the log in the order their entries were proposed.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::warn;
 
+use super::applier::Progress;
 use super::log::Log;
 use super::record::{self, MAX_ENTRIES};
 use super::replica::COUNTER_BITS;
+use super::stats::LogCounters;
 use super::Settings;
 
 /// A record stops growing past this many bytes (entries already taken still go in).
 const MAX_RECORD: usize = 8 << 20;
 
 /// Appends until the node stops (the entry channel closes).
-pub(crate) async fn run(settings: Settings, incarnation: u64, entries: flume::Receiver<Vec<u8>>) {
+pub(crate) async fn run(
+    settings: Settings,
+    incarnation: u64,
+    entries: flume::Receiver<Vec<u8>>,
+    counters: Arc<Progress>,
+) {
     let mut log: Option<Log> = None;
     let mut records = 0u64;
     while let Ok(first) = entries.recv_async().await {
@@ -33,13 +42,23 @@ pub(crate) async fn run(settings: Settings, incarnation: u64, entries: flume::Re
         records += 1;
         let proposal = ((incarnation << COUNTER_BITS) | records) as i64;
         let record = record::seal(incarnation, count, &body);
-        append(&settings, &mut log, proposal, &record).await;
+        append(&settings, &mut log, proposal, &record, &counters.counters).await;
+        let c = &counters.counters;
+        c.records_appended.fetch_add(1, Ordering::Relaxed);
+        c.bytes_appended
+            .fetch_add(record.len() as u64, Ordering::Relaxed);
     }
 }
 
 /// Appends one record, retrying (and reconnecting) until the log takes it: nothing is
 /// acknowledged meanwhile, and the proposal number keeps a retry from appending twice.
-async fn append(settings: &Settings, log: &mut Option<Log>, proposal: i64, record: &[u8]) {
+async fn append(
+    settings: &Settings,
+    log: &mut Option<Log>,
+    proposal: i64,
+    record: &[u8],
+    counters: &LogCounters,
+) {
     let mut backoff = Duration::from_millis(50);
     loop {
         if log.as_ref().is_none_or(Log::is_closed) {
@@ -57,6 +76,7 @@ async fn append(settings: &Settings, log: &mut Option<Log>, proposal: i64, recor
         match l.append(proposal, &settings.node, record).await {
             Ok(_) => return,
             Err(e) => {
+                counters.append_retries.fetch_add(1, Ordering::Relaxed);
                 warn!(error = %e, "appending to the shared log failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));

@@ -1,4 +1,4 @@
-//! A PostgreSQL server of its own for one test: `initdb` into a fresh directory, `postgres`
+//! A PostgreSQL server of its own for one program: `initdb` into a fresh directory, `postgres`
 //! as a child process on 127.0.0.1.
 
 use super::{
@@ -18,7 +18,7 @@ const PACKAGE: &str = "postgresql";
 const USER: &str = "darkstar";
 const DBNAME: &str = "darkstar";
 
-/// A running (or stopped) PostgreSQL server owned by a test.
+/// A running (or stopped) PostgreSQL server owned by this program.
 ///
 /// The server listens on 127.0.0.1 only, on a port of its own, with `trust` authentication
 /// (nothing else can reach it), `fsync=on` and `synchronous_commit=on` so that what a commit

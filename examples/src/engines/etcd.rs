@@ -1,4 +1,4 @@
-//! An etcd server of its own for one test: a single-member cluster on 127.0.0.1 with a fresh
+//! An etcd server of its own for one program: a single-member cluster on 127.0.0.1 with a fresh
 //! data directory.
 
 use super::{
@@ -14,7 +14,7 @@ use tempfile::TempDir;
 const ENGINE: &str = "etcd";
 const PACKAGE: &str = "etcd-server";
 
-/// A running (or stopped) single-member etcd cluster owned by a test.
+/// A running (or stopped) single-member etcd cluster owned by this program.
 ///
 /// Clients reach it at [`endpoint`](Self::endpoint) (plain HTTP/gRPC on 127.0.0.1, no
 /// authentication); its peer port is on 127.0.0.1 too and used by nothing else. Dropping the
@@ -214,7 +214,7 @@ impl Etcd {
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
-        // etcd reads every flag from an ETCD_* variable too; one in the test's environment
+        // etcd reads every flag from an ETCD_* variable too; one in this program's environment
         // must not reconfigure (or conflict with) the harness's server.
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("ETCD_") {

@@ -1,11 +1,11 @@
-//! Real database engines for the cluster tests: PostgreSQL (the shared commit log) and etcd
-//! (membership, leases, leader election), each started from its Debian package's binary on
-//! loopback with a fresh data directory.
+//! Real database engines for the cluster mode's tests, demo and benchmark: PostgreSQL (the
+//! shared commit log) and etcd (membership, leases, leader election), each started from its
+//! Debian package's binary on loopback with a fresh data directory.
 //!
 //! No mocks and no containers: [`Postgres::start`] and [`Etcd::start`] run the engines as
-//! child processes of the test, wait until each answers a real client, and tear them down
-//! (process and data directory) when the handle is dropped. Each engine also dies with the
-//! test process if that is killed, so an aborted run leaves no server behind.
+//! child processes of the calling program, wait until each answers a real client, and tear
+//! them down (process and data directory) when the handle is dropped. Each engine also dies
+//! with that program if it is killed, so an aborted run leaves no server behind.
 //!
 //! The engines come from Debian's packages: `postgresql` (any version under
 //! `/usr/lib/postgresql/*/bin`, the newest is used) and `etcd-server` (`/usr/bin/etcd`).
@@ -136,7 +136,7 @@ pub(crate) fn log_says_port_taken(path: &Path) -> bool {
 ///
 /// Each is found by binding port 0 and reading the port the kernel chose; all `N` are bound
 /// at once so they differ, then released for the engine to bind. Between the release and the
-/// engine's bind, another process may take one (a small race, likelier with many tests
+/// engine's bind, another process may take one (a small race, likelier with many programs
 /// starting engines in parallel): the engines detect it ("address already in use" in their
 /// log) and start again on fresh ports, up to [`PORT_ATTEMPTS`] times.
 pub(crate) fn free_ports<const N: usize>(engine: &'static str) -> Result<[u16; N], EngineError> {
@@ -172,7 +172,7 @@ pub(crate) fn log_stdio(engine: &'static str, path: &Path) -> Result<(Stdio, Std
     Ok((Stdio::from(out), Stdio::from(err)))
 }
 
-/// Spawns `cmd` so that the child gets `death_signal` when this test process dies.
+/// Spawns `cmd` so that the child gets `death_signal` when this process dies.
 ///
 /// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits, not the process:
 /// a child spawned from a test's thread (or a tokio blocking thread, which exits when idle)
@@ -182,9 +182,15 @@ pub(crate) fn log_stdio(engine: &'static str, path: &Path) -> Result<(Stdio, Std
 ///
 /// The signal is set in the child after `Command::uid`/`gid` took effect (std runs
 /// `pre_exec` closures after them), because a change of credentials clears it.
+///
+/// The child gets a process group of its own: Ctrl-C at a terminal signals the whole
+/// foreground group, and an engine (or a node) must not stop before the program that
+/// owns it has stopped what depends on it.
 pub(crate) fn spawn_tied(mut cmd: Command, death_signal: libc::c_int) -> io::Result<Child> {
     type Job = (Command, mpsc::Sender<io::Result<Child>>);
     static SPAWNER: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+
+    cmd.process_group(0);
 
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
