@@ -20,6 +20,10 @@ const WRITE_AHEAD: usize = 64 * 1024;
 /// wait in their channel.
 const HELD: usize = 256;
 
+/// Redirects a login follows before it gives up: a cluster whose nodes disagree on where
+/// a player belongs agrees again within moments.
+pub const MAX_REDIRECTS: u32 = 4;
+
 /// How long a dropped client's last `Logout` may take to leave.
 const GOODBYE: Duration = Duration::from_secs(5);
 use crate::error::ClientError;
@@ -72,9 +76,15 @@ enum Command {
 pub struct Client {
     sender: Sender,
     events: Events,
+    endpoint: Endpoint,
 }
 
 impl Client {
+    /// The server this client logged in at, after any redirect.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
     /// Connects to `endpoint` and logs in as `name` with `password`.
     ///
     /// A refusal comes back as an error: [`ClientError::LoginRefused`] when the
@@ -90,6 +100,10 @@ impl Client {
     }
 
     /// [`connect`](Self::connect) with options.
+    ///
+    /// A server of a cluster may answer the login with `Redirect` (the player's session
+    /// lives on another node): the client then logs in there, following at most
+    /// [`MAX_REDIRECTS`] redirects.
     pub async fn connect_with(
         endpoint: Endpoint,
         name: &str,
@@ -97,22 +111,37 @@ impl Client {
         options: Options,
     ) -> Result<Client, ClientError> {
         let decoder = Decoder::new(options.max_frame);
-        let (mut reader, mut writer) = open(&endpoint).await?;
-        hello(&mut reader, &mut writer, &decoder).await?;
-        writer
-            .send(&ClientFrame::Login {
-                name: name.to_owned(),
-                password: password.to_owned(),
-            })
-            .await?;
-        let (session, key, window) = match expect(&mut reader, &decoder).await? {
-            ServerFrame::LoginAccepted {
-                session,
-                key,
-                resume_window_ms,
-            } => (session, key, resume_window_ms),
-            ServerFrame::LoginRefused { reason } => return Err(ClientError::LoginRefused(reason)),
-            other => return Err(unexpected("LoginAccepted", &other)),
+        let mut endpoint = endpoint;
+        let mut redirects = 0;
+        let (reader, writer, session, key, window) = loop {
+            let (mut reader, mut writer) = open(&endpoint).await?;
+            hello(&mut reader, &mut writer, &decoder).await?;
+            writer
+                .send(&ClientFrame::Login {
+                    name: name.to_owned(),
+                    password: password.to_owned(),
+                })
+                .await?;
+            match expect(&mut reader, &decoder).await? {
+                ServerFrame::LoginAccepted {
+                    session,
+                    key,
+                    resume_window_ms,
+                } => break (reader, writer, session, key, resume_window_ms),
+                ServerFrame::LoginRefused { reason } => {
+                    return Err(ClientError::LoginRefused(reason))
+                }
+                ServerFrame::Redirect { host, port } if redirects < MAX_REDIRECTS => {
+                    redirects += 1;
+                    endpoint = endpoint.at(&host, port);
+                }
+                ServerFrame::Redirect { host, port } => {
+                    return Err(ClientError::Protocol(format!(
+                        "redirected more than {MAX_REDIRECTS} times (last to {host}:{port})"
+                    )))
+                }
+                other => return Err(unexpected("LoginAccepted", &other)),
+            }
         };
         let (commands, command_rx) = mpsc::channel(1024);
         let (event_tx, events) = mpsc::channel(4096);
@@ -131,10 +160,12 @@ impl Client {
             logging_out: false,
             events: event_tx,
         };
+        let shown = driver.endpoint.clone();
         tokio::spawn(driver.run(reader, writer, command_rx));
         Ok(Client {
             sender: Sender { session, commands },
             events: Events { events },
+            endpoint: shown,
         })
     }
 

@@ -32,6 +32,24 @@ impl Endpoint {
     pub fn websocket(url: impl Into<String>) -> Endpoint {
         Endpoint::WebSocket(url.into())
     }
+
+    /// The same kind of endpoint at another server: for a WebSocket URL, the same scheme
+    /// and path at `host:port`.
+    pub fn at(&self, host: &str, port: u16) -> Endpoint {
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        match self {
+            Endpoint::Tcp(_) => Endpoint::Tcp(authority),
+            Endpoint::WebSocket(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("ws", url));
+                let path = rest.find('/').map_or("/", |i| &rest[i..]);
+                Endpoint::WebSocket(format!("{scheme}://{authority}{path}"))
+            }
+        }
+    }
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -37,7 +37,7 @@ mod conn;
 mod error;
 mod event;
 
-pub use client::{Client, Events, Options, Sender};
+pub use client::{Client, Events, Options, Sender, MAX_REDIRECTS};
 pub use conn::Endpoint;
 pub use darkstar_protocol::DisconnectReason;
 pub use error::ClientError;

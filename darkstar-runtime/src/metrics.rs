@@ -12,7 +12,7 @@
 //! | `darkstar_timers` | gauge | `core` |
 //! | `darkstar_sessions` | gauge | (live sessions) |
 //! | `darkstar_connections_total` | counter | `transport` = `tcp`, `websocket` |
-//! | `darkstar_logins_total` | counter | `outcome` = `accepted`, `refused`, `failed` |
+//! | `darkstar_logins_total` | counter | `outcome` = `accepted`, `refused`, `failed`, `redirected` |
 //! | `darkstar_disconnects_total` | counter | `reason` (the protocol's reason names) |
 //! | `darkstar_frames_received_total` | counter | |
 //! | `darkstar_frames_sent_total` | counter | |

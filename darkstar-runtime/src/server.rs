@@ -32,6 +32,9 @@ use crate::stats::RuntimeStats;
 /// long run delays nobody.
 const NO_LIMIT: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a starting cluster node waits for the meta-service to place it.
+const PLACEMENT_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Configures and starts a [`Server`].
 pub struct ServerBuilder {
     app: Arc<dyn App>,
@@ -196,8 +199,8 @@ impl Server {
             app.clone(),
             types,
             Placement::new(cores),
-            if node.is_some() {
-                cluster::Ownership::nothing()
+            if let Some(n) = &node {
+                cluster::Ownership::nothing(n.name())
             } else {
                 cluster::Ownership::everything()
             },
@@ -308,6 +311,23 @@ impl Server {
             cluster: node,
         };
         server.network = Network::start(shared, &config, authenticator)?;
+        if let Some(node) = &mut server.cluster {
+            // Now that the listener is bound, the port is known: logins at other nodes
+            // are redirected here.
+            let address = config
+                .advertise_addr
+                .clone()
+                .or_else(|| server.network.tcp_addr.map(|a| a.to_string()));
+            if let Some(address) = address {
+                node.publish_address(&address)?;
+                let deadline = std::time::Instant::now() + PLACEMENT_PATIENCE;
+                if !server.shared.ownership.wait_placed(&address, deadline) {
+                    return Err(StartError::Cluster(cluster::ClusterError::Unplaced {
+                        waited_secs: PLACEMENT_PATIENCE.as_secs(),
+                    }));
+                }
+            }
+        }
         info!(
             cores,
             dir = %config.data_dir.display(),

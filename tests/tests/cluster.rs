@@ -399,6 +399,42 @@ fn three_nodes_apply_one_log_and_agree() {
         }
         lanes
     });
+    // One player, logging in at each node in turn, always lands on the same node (the
+    // owner of its name's slot), where each login replaces the one before.
+    runtime.block_on(async {
+        let mut landed = Vec::new();
+        let mut previous: Option<Client> = None;
+        for node in &nodes {
+            let client = Client::connect(Endpoint::tcp(node.addr.clone()), "wanderer", "")
+                .await
+                .expect("the wanderer logs in");
+            landed.push(client.endpoint().clone());
+            if let Some(mut before) = previous.take() {
+                let ended = loop {
+                    match before.next_event().await {
+                        Some(Event::Disconnected { reason, .. }) => break Some(reason),
+                        Some(_) => {}
+                        None => break None,
+                    }
+                };
+                assert_eq!(
+                    ended,
+                    Some(darkstar_client::DisconnectReason::LoggedInElsewhere),
+                    "the earlier login is replaced, on the node where both live"
+                );
+            }
+            previous = Some(client);
+        }
+        let home = landed[0].clone();
+        assert!(
+            landed.iter().all(|e| *e == home),
+            "logins landed at {landed:?}"
+        );
+        assert!(
+            nodes.iter().any(|n| Endpoint::tcp(n.addr.clone()) == home),
+            "{home:?} is a node"
+        );
+    });
     let stats = Arc::new(LoadStats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let workload = Workload {
@@ -926,5 +962,113 @@ fn a_paused_node_loses_its_place_and_repeats_nothing() {
     let ends = settle_at_head(&dirs, &etcd, &pg);
     check_ends(&ends, &tally);
     assert_eq!(ends[0].shots.0, 200, "every planted shot ran once");
+    replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_unreachable_service_is_named_and_nothing_starts() {
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = || {
+        ClusterApp(BankApp {
+            accounts: 10,
+            initial_balance: 1,
+        })
+    };
+    let mut config = dev_server_config(dir.path());
+    // Nothing listens on port 1 of the loopback address.
+    config.cluster_postgres = Some("host=127.0.0.1 port=1 user=darkstar dbname=darkstar".into());
+    config.cluster_etcd = Some("http://127.0.0.1:1".into());
+    let err = Server::builder(app())
+        .config(config.clone())
+        .start()
+        .expect_err("no PostgreSQL")
+        .to_string();
+    assert!(
+        err.contains("PostgreSQL") && err.contains("port=1"),
+        "the error names PostgreSQL and where: {err}"
+    );
+    config.cluster_postgres = Some(pg.url());
+    let err = Server::builder(app())
+        .config(config)
+        .start()
+        .expect_err("no etcd")
+        .to_string();
+    assert!(
+        err.contains("etcd") && err.contains("http://127.0.0.1:1"),
+        "the error names etcd and where: {err}"
+    );
+    assert!(
+        !dir.path().join("STORE").exists(),
+        "a node that cannot join opens no store"
+    );
+}
+
+#[test]
+fn the_log_going_away_holds_acknowledgments_until_it_is_back() {
+    let mut pg = Postgres::start().expect("start PostgreSQL");
+    let etcd = Etcd::start().expect("start etcd");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dirs = dirs(root.path());
+    let mut nodes = start_all(&dirs, &etcd, &pg);
+    let addrs = Arc::new(Mutex::new(
+        nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>(),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let payers: Vec<_> = (0..CLIENTS)
+        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
+        .collect();
+    wait_until("transfers before the outage", || {
+        tally.total.load(Ordering::Relaxed) >= 300
+    });
+    pg.stop().expect("stop PostgreSQL");
+    let at_stop = tally.total.load(Ordering::Relaxed);
+    // Every node notices: its proposals cannot reach the log.
+    for node in &nodes {
+        wait_until(&format!("{} to notice the outage", node.name), || {
+            std::fs::read_to_string(&node.log).is_ok_and(|l| {
+                l.contains("shared log failed") || l.contains("cannot reach the shared log")
+            })
+        });
+    }
+    // Nothing proposed after the log went away was acknowledged: at most what was
+    // already decided when it did (every client's pipeline, at most).
+    let during = tally.total.load(Ordering::Relaxed) - at_stop;
+    assert!(
+        during <= (CLIENTS * 4) as u64,
+        "{during} transfers were acknowledged while the log was down"
+    );
+    for node in &mut nodes {
+        assert!(
+            node.child.try_wait().expect("a node's status").is_none(),
+            "{} stopped while the log was down",
+            node.name
+        );
+    }
+    pg.restart().expect("restart PostgreSQL");
+    let resumed = tally.total.load(Ordering::Relaxed);
+    wait_until("transfers after the log is back", || {
+        tally.total.load(Ordering::Relaxed) >= resumed + 300
+    });
+    stop.store(true, Ordering::Relaxed);
+    for payer in payers {
+        runtime
+            .block_on(payer)
+            .expect("a payer ran")
+            .expect("a payer failed");
+    }
+    for node in &mut nodes {
+        node.stop();
+    }
+    drop(nodes);
+    drop(runtime);
+    let ends = settle_at_head(&dirs, &etcd, &pg);
+    check_ends(&ends, &tally);
     replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
 }

@@ -32,6 +32,15 @@ pub enum ClusterError {
         /// The lease time after which a dead node's name is free.
         ttl_secs: u64,
     },
+    /// The meta-service never gave this node its place in the placement table.
+    #[error(
+        "the cluster's meta-service did not place this node within {waited_secs} s; its \
+         leader may be unable to write the placement table to etcd (see the leader's log)"
+    )]
+    Unplaced {
+        /// How long the node waited.
+        waited_secs: u64,
+    },
     /// A record of the log is damaged or of an unknown format: the node stops rather than
     /// apply something it cannot read.
     #[error("log record at position {position} cannot be read: {source}")]

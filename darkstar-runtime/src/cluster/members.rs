@@ -59,6 +59,13 @@ fn node_key(cluster: &str, node: &str) -> String {
     format!("/{cluster}/nodes/{node}")
 }
 
+fn node_value(me: &Announce<'_>) -> String {
+    format!(
+        "{{\"address\":\"{}\",\"incarnation\":{}}}",
+        me.address, me.incarnation
+    )
+}
+
 impl Membership {
     /// Connects, takes a lease and registers the node under it; refused if a live node has
     /// the same name. A node restarted right after it died finds its old key still there
@@ -84,10 +91,7 @@ impl Membership {
             .await
             .map_err(fail)?;
         let key = node_key(me.cluster, me.node);
-        let value = format!(
-            "{{\"address\":\"{}\",\"incarnation\":{}}}",
-            me.address, me.incarnation
-        );
+        let value = node_value(me);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(ttl_secs + 2);
         let mut lease = 0;
         let joined = loop {
@@ -135,6 +139,23 @@ impl Membership {
             endpoints: shown,
             ttl_secs,
         })
+    }
+
+    /// Rewrites this node's registration (under its lease), with a new address.
+    pub async fn publish(&self, me: &Announce<'_>) -> Result<(), ClusterError> {
+        let mut client = self.client.clone();
+        client
+            .put(
+                node_key(me.cluster, me.node),
+                node_value(me),
+                Some(PutOptions::new().with_lease(self.lease)),
+            )
+            .await
+            .map_err(|e| ClusterError::Etcd {
+                endpoints: self.endpoints.clone(),
+                reason: format!("cannot publish the node's address: {e}"),
+            })?;
+        Ok(())
     }
 
     /// The etcd client, for the meta-service.

@@ -31,7 +31,7 @@ use darkstar_storage::Store;
 use tracing::{error, info};
 
 pub use error::{ClusterError, RecordError};
-pub(crate) use ownership::Ownership;
+pub(crate) use ownership::{identity_key, Ownership};
 pub(crate) use replica::ReplicaData;
 pub use stats::ClusterStats;
 
@@ -154,6 +154,25 @@ impl Node {
         })
     }
 
+    /// This node's name in the cluster.
+    pub fn name(&self) -> &str {
+        &self.settings.node
+    }
+
+    /// Publishes where clients reach this node (once its listener is bound, so the port
+    /// is the one the system chose).
+    pub fn publish_address(&mut self, address: &str) -> Result<(), ClusterError> {
+        self.settings.address = address.to_owned();
+        let me = Announce {
+            cluster: &self.settings.cluster,
+            node: &self.settings.node,
+            incarnation: self.replica.incarnation(),
+            address,
+        };
+        let membership = self.membership.clone();
+        self.runtime().block_on(membership.publish(&me))
+    }
+
     /// The data service cores commit through.
     pub fn replica(&self) -> Arc<ReplicaData> {
         self.replica.clone()
@@ -198,7 +217,6 @@ impl Node {
         let follower = crate::meta::follower::run(
             self.membership.client(),
             self.settings.cluster.clone(),
-            self.settings.node.clone(),
             shared.clone(),
         );
         rt.spawn(async move {
@@ -211,7 +229,7 @@ impl Node {
         rt.spawn(async move {
             let why = lost.wait().await;
             // At once: a node out of the cluster runs no stored task of its old slots.
-            shared.ownership.set(&vec![false; crate::placement::SLOTS]);
+            shared.ownership.forsake();
             error!(error = %why, "this node lost its place in the cluster; stopping");
             shared.stop_because(format!("this node lost its place in the cluster: {why}"));
         });

@@ -14,9 +14,9 @@ use crate::shared::Shared;
 use crate::stored_tasks;
 
 /// Follows the table for as long as the node lives.
-pub(crate) async fn run(client: Client, cluster: String, node: String, shared: Arc<Shared>) {
+pub(crate) async fn run(client: Client, cluster: String, shared: Arc<Shared>) {
     loop {
-        if let Err(e) = follow(client.clone(), &cluster, &node, &shared).await {
+        if let Err(e) = follow(client.clone(), &cluster, &shared).await {
             warn!(error = %e, "watching the placement table failed; watching again");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -26,14 +26,13 @@ pub(crate) async fn run(client: Client, cluster: String, node: String, shared: A
 async fn follow(
     mut client: Client,
     cluster: &str,
-    node: &str,
     shared: &Shared,
 ) -> Result<(), etcd_client::Error> {
     let key = placement_key(cluster);
     let current = client.get(key.clone(), None).await?;
     let revision = current.header().map_or(0, |h| h.revision());
     if let Some(kv) = current.kvs().first() {
-        take(shared, node, kv.value_str().unwrap_or_default());
+        take(shared, kv.value_str().unwrap_or_default());
     }
     let mut events = client
         .watch(
@@ -45,7 +44,7 @@ async fn follow(
         for event in reply.events() {
             if event.event_type() == EventType::Put {
                 if let Some(kv) = event.kv() {
-                    take(shared, node, kv.value_str().unwrap_or_default());
+                    take(shared, kv.value_str().unwrap_or_default());
                 }
             }
         }
@@ -54,7 +53,7 @@ async fn follow(
 }
 
 /// Takes this node's slots from the table `text`.
-fn take(shared: &Shared, node: &str, text: &str) {
+fn take(shared: &Shared, text: &str) {
     let table = match Table::decode(text) {
         Ok(t) => t,
         Err(e) => {
@@ -64,7 +63,7 @@ fn take(shared: &Shared, node: &str, text: &str) {
     };
     // Ownership first, then the scan: a task stored after the switch is handed out when
     // its batch is applied, one stored before it is found by the scan.
-    let gained = shared.ownership.set(&table.slots_of(node));
+    let gained = shared.ownership.follow(table);
     let tasks = if gained.is_empty() {
         0
     } else {

@@ -25,6 +25,14 @@ pub(crate) async fn run(client: Client, cluster: String, lease: i64) {
     }
 }
 
+/// The `address` a node published in its registration (`{"address":"host:port",...}`).
+fn address_in(value: &str) -> String {
+    value
+        .split_once("\"address\":\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or_else(String::new, |(a, _)| a.to_owned())
+}
+
 async fn lead(mut client: Client, cluster: &str, lease: i64) -> Result<(), etcd_client::Error> {
     let lock = client
         .lock(
@@ -42,10 +50,14 @@ async fn lead(mut client: Client, cluster: &str, lease: i64) -> Result<(), etcd_
             .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
             .await?;
         let revision = members.header().map_or(0, |h| h.revision());
-        let live: Vec<String> = members
+        let live: Vec<(String, String)> = members
             .kvs()
             .iter()
-            .filter_map(|kv| kv.key_str().ok()?.strip_prefix(&prefix).map(str::to_owned))
+            .filter_map(|kv| {
+                let name = kv.key_str().ok()?.strip_prefix(&prefix)?.to_owned();
+                let address = address_in(kv.value_str().unwrap_or_default());
+                Some((name, address))
+            })
             .collect();
         let stored = client.get(key.clone(), None).await?;
         let (current, modified) = match stored.kvs().first() {

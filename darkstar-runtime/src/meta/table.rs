@@ -2,12 +2,14 @@
 //! `/<cluster>/placement`, written by the meta-service's leader and watched by every
 //! node. Inside a node, a slot's core comes from the node's own table, as on one machine.
 //!
-//! Stored as text: a format line, the node names, then one hex pair per slot (the owner's
-//! index in the name list, `ff` for none).
+//! Stored as text: a format line, the node names, the addresses clients reach them on (in
+//! the same order, `-` for none published), then one hex pair per slot (the owner's index
+//! in the name list, `ff` for none).
 //!
 //! ```text
 //! darkstar-placement 1
 //! nodes node-0 node-1 node-2
+//! addresses 10.0.0.5:7400 10.0.0.6:7400 10.0.0.7:7400
 //! 000102000102...
 //! ```
 
@@ -23,6 +25,8 @@ pub(crate) const MAX_NODES: usize = NONE as usize;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Table {
     pub nodes: Vec<String>,
+    /// Where clients reach each node (empty: not published).
+    pub addresses: Vec<String>,
     /// Per slot, an index into `nodes`, or [`NONE`].
     pub owners: Vec<u8>,
 }
@@ -31,6 +35,7 @@ impl Default for Table {
     fn default() -> Table {
         Table {
             nodes: Vec::new(),
+            addresses: Vec::new(),
             owners: vec![NONE; SLOTS],
         }
     }
@@ -44,6 +49,12 @@ impl Table {
             .map(String::as_str)
     }
 
+    /// Where clients reach slot `slot`'s owner, if it published an address.
+    pub fn address_of_owner(&self, slot: usize) -> Option<&str> {
+        let a = self.addresses.get(self.owners[slot] as usize)?;
+        (!a.is_empty()).then_some(a.as_str())
+    }
+
     /// The slots `node` owns.
     pub fn slots_of(&self, node: &str) -> Vec<bool> {
         match self.nodes.iter().position(|n| n == node) {
@@ -54,10 +65,16 @@ impl Table {
 
     pub fn encode(&self) -> String {
         assert!(self.nodes.len() <= MAX_NODES && self.owners.len() == SLOTS);
+        assert_eq!(self.addresses.len(), self.nodes.len());
         let mut out = format!("{HEADER}\nnodes");
         for n in &self.nodes {
             out.push(' ');
             out.push_str(n);
+        }
+        out.push_str("\naddresses");
+        for a in &self.addresses {
+            out.push(' ');
+            out.push_str(if a.is_empty() { "-" } else { a });
         }
         out.push('\n');
         for o in &self.owners {
@@ -77,6 +94,26 @@ impl Table {
             Some(rest) => rest.split_whitespace().map(str::to_owned).collect(),
             None => return Err("the second line does not list the nodes".to_owned()),
         };
+        let addresses: Vec<String> = match lines.next().and_then(|l| l.strip_prefix("addresses")) {
+            Some(rest) => rest
+                .split_whitespace()
+                .map(|a| {
+                    if a == "-" {
+                        String::new()
+                    } else {
+                        a.to_owned()
+                    }
+                })
+                .collect(),
+            None => return Err("the third line does not list the addresses".to_owned()),
+        };
+        if addresses.len() != nodes.len() {
+            return Err(format!(
+                "the table lists {} addresses for {} nodes",
+                addresses.len(),
+                nodes.len()
+            ));
+        }
         let hex = lines.next().unwrap_or_default();
         if hex.len() != SLOTS * 2 {
             return Err(format!(
@@ -94,20 +131,25 @@ impl Table {
                 Ok(o)
             })
             .collect::<Result<Vec<u8>, String>>()?;
-        Ok(Table { nodes, owners })
+        Ok(Table {
+            nodes,
+            addresses,
+            owners,
+        })
     }
 }
 
-/// The next table for the live nodes `live`: slots of live owners stay where they are,
+/// The next table for the live nodes `live` (name and published address): slots of live owners stay where they are,
 /// slots without a live owner go to the live node with the fewest, and then slots move
 /// from the fullest to the emptiest until no node holds more than one above another. So a
 /// dead node's slots are spread over the others, and a new node takes its share, while
 /// no other slot moves.
-pub(crate) fn assign(current: &Table, live: &[String]) -> Table {
-    let mut nodes: Vec<String> = live.to_vec();
-    nodes.sort();
-    nodes.dedup();
-    nodes.truncate(MAX_NODES);
+pub(crate) fn assign(current: &Table, live: &[(String, String)]) -> Table {
+    let mut live: Vec<(String, String)> = live.to_vec();
+    live.sort();
+    live.dedup_by(|a, b| a.0 == b.0);
+    live.truncate(MAX_NODES);
+    let (nodes, addresses): (Vec<String>, Vec<String>) = live.into_iter().unzip();
     if nodes.is_empty() {
         return Table::default();
     }
@@ -148,15 +190,21 @@ pub(crate) fn assign(current: &Table, live: &[String]) -> Table {
         counts[full] -= 1;
         counts[empty] += 1;
     }
-    Table { nodes, owners }
+    Table {
+        nodes,
+        addresses,
+        owners,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn names(n: &[&str]) -> Vec<String> {
-        n.iter().map(|s| s.to_string()).collect()
+    fn names(n: &[&str]) -> Vec<(String, String)> {
+        n.iter()
+            .map(|s| (s.to_string(), format!("{s}.example:7400")))
+            .collect()
     }
 
     fn counts(t: &Table) -> Vec<usize> {
@@ -203,6 +251,7 @@ mod tests {
     fn tables_survive_their_text_and_bad_text_is_refused() {
         let t = assign(&Table::default(), &names(&["node-0", "node-1"]));
         assert_eq!(Table::decode(&t.encode()).unwrap(), t);
+        assert_eq!(t.address_of_owner(0), Some("node-0.example:7400"));
         assert!(Table::decode("darkstar-placement 2\n").is_err());
         let mut bad = t.encode();
         bad.replace_range(bad.len() - 3..bad.len() - 1, "07");

@@ -255,6 +255,20 @@ async fn admit(
                 metrics::login("refused");
                 return Err(Failed::Limited(Limit::Sessions));
             }
+            // In a cluster, a player's session lives on the node that owns its name's
+            // slot: a login elsewhere is sent there before any password is checked.
+            let slot = shared
+                .placement
+                .slot_of(crate::cluster::identity_key(&name));
+            if let Some((host, port)) = shared
+                .ownership
+                .elsewhere(slot)
+                .and_then(|a| split_address(&a))
+            {
+                metrics::login("redirected");
+                let _ = send(writer, &ServerFrame::Redirect { host, port }).await;
+                return Err(Failed::Answered);
+            }
             match authenticate(net, ticket, reader, name, password).await? {
                 Ok(identity) => Ok(Admitted::Login(identity)),
                 Err(reason) => {
@@ -278,6 +292,13 @@ async fn admit(
             ),
         )),
     }
+}
+
+/// `host:port` as the `Redirect` frame carries it (an IPv6 host without its brackets).
+fn split_address(address: &str) -> Option<(String, u16)> {
+    let (host, port) = address.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Some((host.to_owned(), port.parse().ok()?))
 }
 
 /// Runs the authenticator: on the login threads unless it answers at once. The identity,

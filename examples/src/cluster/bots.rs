@@ -59,6 +59,11 @@ impl Directory {
         self.nodes[node].up.load(Ordering::Acquire)
     }
 
+    /// The node listening at `addr`.
+    fn index_of(&self, addr: &str) -> Option<usize> {
+        (0..self.nodes.len()).find(|&i| self.addr(i) == addr)
+    }
+
     fn addr(&self, node: usize) -> String {
         self.nodes[node].addr.lock().expect("not poisoned").clone()
     }
@@ -123,9 +128,10 @@ pub enum BotEvent {
     },
 }
 
-/// A bot: a [`Pipeline`] over sessions that outlives its node. It starts on node
-/// `home` (or the next one up), and when the node goes away it logs in again, under the
-/// same name, on the next node that is up. Sessions do not resume across nodes, so that
+/// A bot: a [`Pipeline`] over sessions that outlives its node. It logs in at node `home`
+/// (or the next one up; a cluster may redirect the login to the node that owns the
+/// player), and when its node goes away it logs in again, under the same name, at the next
+/// node that is up. Sessions do not resume across nodes, so that
 /// is a fresh login, and what was in flight is lost (the audit does not care: every
 /// transfer is all or nothing).
 pub struct RoamingLane {
@@ -181,7 +187,14 @@ impl RoamingLane {
             let endpoint = Endpoint::tcp(self.directory.addr(node));
             let login = Client::connect_with(endpoint, &self.name, "", options);
             match tokio::time::timeout(self.reply_timeout, login).await {
-                Ok(Ok(client)) => return Some((node, client)),
+                Ok(Ok(client)) => {
+                    // A node may redirect the login to the node that owns the player.
+                    let landed = match client.endpoint() {
+                        Endpoint::Tcp(addr) => self.directory.index_of(addr),
+                        Endpoint::WebSocket(_) => None,
+                    };
+                    return Some((landed.unwrap_or(node), client));
+                }
                 Ok(Err(_)) | Err(_) => {
                     start = node + 1;
                     tokio::time::sleep(backoff).await;
