@@ -49,6 +49,8 @@ const DIR_VAR: &str = "DARKSTAR_CLUSTER_NODE_DIR";
 const NAME_VAR: &str = "DARKSTAR_CLUSTER_NODE_NAME";
 const ETCD_VAR: &str = "DARKSTAR_CLUSTER_NODE_ETCD";
 const PG_VAR: &str = "DARKSTAR_CLUSTER_NODE_PG";
+/// `chat` runs the chat example instead of the bank.
+const APP_VAR: &str = "DARKSTAR_CLUSTER_NODE_APP";
 
 // ---------------------------------------------------------------------------------------
 // The app: the bank, and a periodic heartbeat.
@@ -187,8 +189,13 @@ struct NodeProcess {
 }
 
 fn start_node(name: &str, dir: &Path, etcd: &Etcd, pg: &Postgres) -> NodeProcess {
+    start_app_node("bank", name, dir, etcd, pg)
+}
+
+fn start_app_node(app: &str, name: &str, dir: &Path, etcd: &Etcd, pg: &Postgres) -> NodeProcess {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
+        .env(APP_VAR, app)
         .stdin(Stdio::piped())
         .args(["--ignored", "--exact", "cluster_node_child", "--nocapture"])
         .env(DIR_VAR, dir)
@@ -755,6 +762,18 @@ fn cluster_node_child() {
     config.node_name = Some(var(NAME_VAR));
     config.session_messages_per_sec = 0;
     config.session_kib_per_sec = 0;
+    if std::env::var(APP_VAR).is_ok_and(|a| a == "chat") {
+        let server = Server::builder(darkstar_examples::chat::ChatApp)
+            .config(config)
+            .start()
+            .expect("the node starts");
+        let mut signals =
+            signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]).expect("signals");
+        println!("ready {}", server.tcp_addr().expect("listens on TCP"));
+        signals.forever().next();
+        server.shutdown().expect("clean shutdown");
+        return;
+    }
     let app = ClusterApp(BankApp {
         accounts: ACCOUNTS,
         initial_balance: INITIAL_BALANCE,
@@ -1071,4 +1090,113 @@ fn the_log_going_away_holds_acknowledgments_until_it_is_back() {
     let ends = settle_at_head(&dirs, &etcd, &pg);
     check_ends(&ends, &tally);
     replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
+}
+
+/// The next event, with a deadline that only a failing test waits out.
+async fn next_event(client: &mut Client) -> Event {
+    tokio::time::timeout(PATIENCE, client.next_event())
+        .await
+        .expect("an event in time")
+        .expect("the session is open")
+}
+
+#[test]
+fn channel_members_on_every_node_hear_everything_in_one_order() {
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let etcd = Etcd::start().expect("start etcd");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dirs = dirs(root.path());
+    let nodes: Vec<NodeProcess> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| {
+                let (etcd, pg) = (&etcd, &pg);
+                s.spawn(move || start_app_node("chat", &format!("node-{i}"), dir, etcd, pg))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a node started"))
+            .collect()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        // Players whose sessions live on different nodes: one per node the names reach.
+        let entry = Endpoint::tcp(nodes[0].addr.clone());
+        let mut players: Vec<(String, Client)> = Vec::new();
+        for i in 0..64 {
+            let name = format!("talker-{i}");
+            let client = Client::connect(entry.clone(), &name, "")
+                .await
+                .expect("log in");
+            if players
+                .iter()
+                .any(|(_, c)| c.endpoint() == client.endpoint())
+            {
+                let _ = client.logout().await;
+                continue;
+            }
+            players.push((name, client));
+            if players.len() == NODES {
+                break;
+            }
+        }
+        assert!(players.len() >= 2, "every name landed on one node");
+        let mut lobby = 0;
+        for (_, c) in &mut players {
+            loop {
+                if let Event::JoinedChannel { channel, name } = next_event(c).await {
+                    assert_eq!(name, "lobby");
+                    lobby = channel;
+                    break;
+                }
+            }
+        }
+        // Each says two things, interleaved; everyone hears all of it in one order.
+        let n = players.len();
+        for round in 0..2 {
+            for (name, c) in &players {
+                c.send_to_channel(lobby, format!("{name} {round}"))
+                    .await
+                    .expect("say");
+            }
+        }
+        let mut heard: Vec<Vec<String>> = Vec::new();
+        for (_, c) in &mut players {
+            let mut lines = Vec::new();
+            while lines.len() < 2 * n {
+                if let Event::ChannelMessage { channel, body, .. } = next_event(c).await {
+                    let text = String::from_utf8(body).expect("text");
+                    if channel == lobby && text.contains("talker-") && !text.contains("entered") {
+                        lines.push(text);
+                    }
+                }
+            }
+            heard.push(lines);
+        }
+        for (i, lines) in heard.iter().enumerate() {
+            assert_eq!(lines, &heard[0], "player {i} heard another order");
+        }
+        for (name, _) in &players {
+            for round in 0..2 {
+                let said = format!("{name} {round}");
+                assert!(
+                    heard[0].iter().any(|l| l.ends_with(&said)),
+                    "nobody heard {said:?}: {:?}",
+                    heard[0]
+                );
+            }
+        }
+    });
+    drop(runtime);
+    for mut node in nodes {
+        drop(node.child.stdin.take());
+        node.signal(libc::SIGTERM);
+        assert!(node.child.wait().expect("a node stopped").success());
+    }
 }
