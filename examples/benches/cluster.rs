@@ -547,17 +547,18 @@ impl Bench<'_> {
                 }
             }
             while let Ok(event) = r.events.try_recv() {
+                // Only the dead node's clients, and only their move away from it.
                 match event {
-                    BotEvent::Lost { bot, at, .. } => {
+                    BotEvent::Lost { bot, node, at, .. } if node == index => {
                         lost.entry(bot).or_insert(at.duration_since(killed));
                     }
-                    BotEvent::Moved { bot, at, .. } => {
+                    BotEvent::Moved { bot, from, at, .. } if from == index => {
                         moved.entry(bot).or_insert(at.duration_since(killed));
                     }
-                    BotEvent::Acked { bot, at, .. } if clients.contains(&bot) => {
+                    BotEvent::Acked { bot, at, .. } if moved.contains_key(&bot) => {
                         acked.entry(bot).or_insert(at.duration_since(killed));
                     }
-                    BotEvent::Acked { .. } => {}
+                    _ => {}
                 }
             }
             if tps_after.is_none() && killed.elapsed() >= Duration::from_secs(1) {

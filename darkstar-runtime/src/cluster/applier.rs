@@ -80,7 +80,14 @@ pub(crate) async fn run(
     let mut backoff = Duration::from_millis(50);
     while !progress.stop.load(Ordering::Acquire) {
         if log.as_ref().is_none_or(Log::is_closed) {
-            match Log::connect(&settings.postgres, &settings.cluster, Some(notify.clone())).await {
+            match Log::connect(
+                &settings.postgres,
+                &settings.cluster,
+                Some(notify.clone()),
+                false,
+            )
+            .await
+            {
                 Ok(l) => {
                     log = Some(l);
                     backoff = Duration::from_millis(50);
@@ -98,6 +105,8 @@ pub(crate) async fn run(
             Ok(rows) => rows,
             Err(e) => {
                 warn!(error = %e, "reading the shared log failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
                 continue;
             }
         };
@@ -116,8 +125,17 @@ pub(crate) async fn run(
         }
         for row in rows {
             let at = row.position;
-            assert_eq!(at, position, "the log has no gaps");
-            if let Err(e) = apply(&shared, &replica, counters, at, &row.record, skip) {
+            let applied = if at == position {
+                apply(&shared, &replica, counters, at, &row.record, skip)
+            } else {
+                // Appends take consecutive positions; a hole means rows were deleted
+                // under this replica (the log trimmed past it, or tampered with).
+                Err(ClusterError::Gap {
+                    expected: position,
+                    found: at,
+                })
+            };
+            if let Err(e) = applied {
                 error!(error = %e, "the replica cannot apply the shared log; stopping");
                 let why = e.to_string();
                 for (version, core) in replica.fail(&why) {

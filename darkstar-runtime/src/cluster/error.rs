@@ -51,6 +51,17 @@ pub enum ClusterError {
         #[source]
         source: RecordError,
     },
+    /// The log skips positions this replica still needs.
+    #[error(
+        "the shared log has no record at position {expected} (the next is at {found}): rows \
+         this replica needs were deleted; start this node on an empty data directory"
+    )]
+    Gap {
+        /// The position the replica needs next.
+        expected: u64,
+        /// The position the log holds instead.
+        found: u64,
+    },
     /// The local store failed while applying the log.
     #[error("the local replica failed while applying position {position}: {reason}")]
     Apply {

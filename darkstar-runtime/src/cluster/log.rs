@@ -36,8 +36,17 @@ pub(crate) struct Log {
     conninfo: String,
 }
 
-/// The connection string without a password, for messages.
+/// The connection string without a password, for messages: `password=...` in a
+/// `key=value` string, or the password of a `postgres://user:password@host/db` URL.
 pub(crate) fn redacted(conninfo: &str) -> String {
+    if let Some((scheme, rest)) = conninfo.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+        return conninfo.to_owned();
+    }
     conninfo
         .split_whitespace()
         .map(|kv| match kv.split_once('=') {
@@ -50,11 +59,13 @@ pub(crate) fn redacted(conninfo: &str) -> String {
 
 impl Log {
     /// Connects; if `notify` is given, log appends wake it (the connection listens on the
-    /// log's channel).
+    /// log's channel). Only the node's first connection (`create`) creates what is missing
+    /// of the cluster's tables.
     pub async fn connect(
         conninfo: &str,
         schema: &str,
         notify: Option<Arc<Notify>>,
+        create: bool,
     ) -> Result<Log, ClusterError> {
         let fail = |e: tokio_postgres::Error| ClusterError::Postgres {
             conninfo: redacted(conninfo),
@@ -85,7 +96,9 @@ impl Log {
                 n.notify_one();
             }
         });
-        ensure_schema(&client, schema).await.map_err(fail)?;
+        if create {
+            ensure_schema(&client, schema).await.map_err(fail)?;
+        }
         if listening {
             client
                 .batch_execute(&format!("LISTEN {schema}_log"))
@@ -244,4 +257,22 @@ async fn ensure_schema(client: &Client, schema: &str) -> Result<(), tokio_postgr
              COMMIT;"
         ))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redacted("host=db user=ds password=hunter2 dbname=ds"),
+            "host=db user=ds password=*** dbname=ds"
+        );
+        assert_eq!(
+            redacted("postgres://ds:hunter2@db:5432/ds"),
+            "postgres://ds:***@db:5432/ds"
+        );
+        assert_eq!(redacted("postgres://db/ds"), "postgres://db/ds");
+    }
 }

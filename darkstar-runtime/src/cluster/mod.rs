@@ -116,8 +116,18 @@ impl Node {
                 reason: format!("cannot start the cluster thread: {e}"),
             })?;
         let (incarnation, membership) = runtime.block_on(async {
-            let log = log::Log::connect(&settings.postgres, &settings.cluster, None).await?;
+            let log = log::Log::connect(&settings.postgres, &settings.cluster, None, true).await?;
             let incarnation = log.incarnation(&settings.cluster, &settings.node).await?;
+            if incarnation >= replica::MAX_INCARNATION {
+                return Err(ClusterError::Postgres {
+                    conninfo: log::redacted(&settings.postgres),
+                    reason: format!(
+                        "the cluster's nodes have started {incarnation} times, and runs are \
+                         numbered below {}: start a new cluster (another cluster_name)",
+                        replica::MAX_INCARNATION
+                    ),
+                });
+            }
             let me = Announce {
                 cluster: &settings.cluster,
                 node: &settings.node,
@@ -239,13 +249,20 @@ impl Node {
     pub fn catch_up(&self) -> Result<(), ClusterError> {
         let settings = &self.settings;
         let progress = self.progress.clone();
+        let replica = self.replica.clone();
         self.runtime().block_on(async {
-            let log = log::Log::connect(&settings.postgres, &settings.cluster, None).await?;
+            let log = log::Log::connect(&settings.postgres, &settings.cluster, None, false).await?;
             let head = log.head(&settings.cluster).await?;
             loop {
                 let waiting = progress.advanced.notified();
                 if progress.applied.load(Ordering::Acquire) >= head {
                     return Ok(());
+                }
+                if let Some(why) = replica.failure() {
+                    return Err(ClusterError::Apply {
+                        position: progress.applied.load(Ordering::Acquire) + 1,
+                        reason: why.to_owned(),
+                    });
                 }
                 // `waiting` was created before the load, so it catches every record
                 // applied after it; the timeout is only a backstop.

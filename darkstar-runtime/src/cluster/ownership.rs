@@ -87,6 +87,18 @@ impl Ownership {
         *self.table.write() = None;
     }
 
+    /// Whether this node is a cluster node the placement table does not (or no longer)
+    /// name: it must take no player, since it cannot tell where players belong.
+    pub fn unplaced(&self) -> bool {
+        if self.me.is_empty() {
+            return false;
+        }
+        let table = self.table.read();
+        !table
+            .as_ref()
+            .is_some_and(|t| t.nodes.contains(&self.me))
+    }
+
     /// Where clients reach the owner of slot `slot`, if another node owns it and published
     /// an address.
     pub fn elsewhere(&self, slot: usize) -> Option<String> {

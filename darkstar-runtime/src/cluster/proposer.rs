@@ -62,7 +62,7 @@ async fn append(
     let mut backoff = Duration::from_millis(50);
     loop {
         if log.as_ref().is_none_or(Log::is_closed) {
-            match Log::connect(&settings.postgres, &settings.cluster, None).await {
+            match Log::connect(&settings.postgres, &settings.cluster, None, false).await {
                 Ok(l) => *log = Some(l),
                 Err(e) => {
                     warn!(error = %e, "cannot reach the shared log; retrying");

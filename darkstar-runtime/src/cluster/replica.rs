@@ -15,6 +15,8 @@ use crate::data::{Commit, DataService};
 
 /// Bits of a version below the incarnation: a node's run proposes fewer than 2^40 batches.
 pub(crate) const COUNTER_BITS: u32 = 40;
+/// Incarnations are numbered below this (bit 62 of a version is the applier's own).
+pub(crate) const MAX_INCARNATION: u64 = 1 << (62 - COUNTER_BITS);
 /// A single entry larger than this is refused before it reaches the log.
 const MAX_ENTRY: usize = 16 << 20;
 /// Batches a core keeps proposed but undecided.
@@ -43,7 +45,7 @@ pub(crate) struct ReplicaData {
 impl ReplicaData {
     pub fn new(incarnation: u64, proposals: flume::Sender<Vec<u8>>) -> ReplicaData {
         assert!(
-            incarnation > 0 && incarnation < 1 << (62 - COUNTER_BITS),
+            incarnation > 0 && incarnation < MAX_INCARNATION,
             "incarnation {incarnation} out of range"
         );
         ReplicaData {
@@ -84,6 +86,11 @@ impl ReplicaData {
         }
         cores.sort_unstable();
         cores
+    }
+
+    /// Why the node can no longer apply the log, if it cannot.
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.get().map(String::as_str)
     }
 
     /// Who waits for the batch proposed under `version`, if it was this node's.

@@ -117,6 +117,30 @@ impl Config {
                 ));
             }
         }
+        if let Some(a) = &self.advertise_addr {
+            let good = a
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+                && a.chars()
+                    .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+            if !good {
+                return Err(invalid(
+                    "advertise_addr",
+                    format!("{a:?} is not `host:port` (no spaces or quotes)"),
+                ));
+            }
+        }
+        if self.segment_size_mib < 32 {
+            // A batch of up to 16 MiB must fit one frame on every node alike, or nodes
+            // would reach different verdicts on it.
+            return Err(invalid(
+                "segment_size_mib",
+                format!(
+                    "is {} MiB: a cluster node needs segments of at least 32 MiB",
+                    self.segment_size_mib
+                ),
+            ));
+        }
         if self.tcp_addr.is_none() && self.advertise_addr.is_none() && self.ws_addr.is_none() {
             return Err(invalid(
                 "tcp_addr",

@@ -115,7 +115,7 @@ impl Table {
             ));
         }
         let hex = lines.next().unwrap_or_default();
-        if hex.len() != SLOTS * 2 {
+        if !hex.is_ascii() || hex.len() != SLOTS * 2 {
             return Err(format!(
                 "the table has {} hex digits for {SLOTS} slots",
                 hex.len()

@@ -255,6 +255,13 @@ async fn admit(
                 metrics::login("refused");
                 return Err(Failed::Limited(Limit::Sessions));
             }
+            if shared.ownership.unplaced() {
+                metrics::login("refused");
+                return Err(Failed::Refused(
+                    DisconnectReason::Busy,
+                    "this node is joining its cluster; try again in a moment".to_owned(),
+                ));
+            }
             // In a cluster, a player's session lives on the node that owns its name's
             // slot: a login elsewhere is sent there before any password is checked.
             let slot = shared

@@ -42,7 +42,7 @@ struct Cli {
     #[arg(long, default_value_t = 30)]
     bots: usize,
     /// Requests each bot keeps in flight.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 16)]
     depth: usize,
     /// Seconds to run (0: until Ctrl-C).
     #[arg(long, default_value_t = 15)]
@@ -386,8 +386,8 @@ fn node_line(
         .cluster_since(earlier)
         .map_or(0, |c| c.apply_lag_quantile(0.99));
     let line = format!(
-        "{name} up {:>8.0} tasks/s  bots {:>3}  sessions {:>4}  position {:>9}  behind {:>5}  \
-         apply lag p99 {:>8}  slots {:>4}  conflicts {:>6.0}/s",
+        "{name} up {:>7.0} tasks/s  bots {:>3}  sessions {:>4}  position {:>8}  behind {:>4}  \
+         lag p99 {:>8}  slots {:>4}  conflicts {:>6.0}/s",
         report.tasks_per_sec(earlier),
         directory.bots_on(index),
         report.sessions,
