@@ -177,6 +177,9 @@ impl Server {
             options = cluster::replica_options(options);
         }
         let store = Arc::new(Store::open(&config.data_dir, options)?);
+        if let Some(n) = &node {
+            n.restore_if_empty(&store)?;
+        }
         let post = Arc::new(PostOffice::default());
         let data: Arc<dyn DataService> = match &node {
             Some(n) => n.replica(),

@@ -51,6 +51,8 @@ const ETCD_VAR: &str = "DARKSTAR_CLUSTER_NODE_ETCD";
 const PG_VAR: &str = "DARKSTAR_CLUSTER_NODE_PG";
 /// `chat` runs the chat example instead of the bank.
 const APP_VAR: &str = "DARKSTAR_CLUSTER_NODE_APP";
+/// Records between checkpoints (unset: the default).
+const CHECKPOINT_VAR: &str = "DARKSTAR_CLUSTER_NODE_CHECKPOINT";
 
 // ---------------------------------------------------------------------------------------
 // The app: the bank, and a periodic heartbeat.
@@ -193,9 +195,19 @@ fn start_node(name: &str, dir: &Path, etcd: &Etcd, pg: &Postgres) -> NodeProcess
 }
 
 fn start_app_node(app: &str, name: &str, dir: &Path, etcd: &Etcd, pg: &Postgres) -> NodeProcess {
+    start_node_env(name, dir, etcd, pg, &[(APP_VAR, app)])
+}
+
+fn start_node_env(
+    name: &str,
+    dir: &Path,
+    etcd: &Etcd,
+    pg: &Postgres,
+    env: &[(&str, &str)],
+) -> NodeProcess {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
-        .env(APP_VAR, app)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .args(["--ignored", "--exact", "cluster_node_child", "--nocapture"])
         .env(DIR_VAR, dir)
@@ -762,6 +774,11 @@ fn cluster_node_child() {
     config.node_name = Some(var(NAME_VAR));
     config.session_messages_per_sec = 0;
     config.session_kib_per_sec = 0;
+    if let Ok(records) = std::env::var(CHECKPOINT_VAR) {
+        config.checkpoint_records = records.parse().expect("a record count");
+        // Records a second old may go.
+        config.resume_window_ms = 1000;
+    }
     if std::env::var(APP_VAR).is_ok_and(|a| a == "chat") {
         let server = Server::builder(darkstar_examples::chat::ChatApp)
             .config(config)
@@ -1199,4 +1216,88 @@ fn channel_members_on_every_node_hear_everything_in_one_order() {
         node.signal(libc::SIGTERM);
         assert!(node.child.wait().expect("a node stopped").success());
     }
+}
+
+/// The first position the log still holds.
+fn first_in_log(runtime: &tokio::runtime::Runtime, pg: &Postgres) -> u64 {
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(connection);
+        let row = client
+            .query_one("SELECT coalesce(min(position), 0) FROM darkstar.log", &[])
+            .await
+            .expect("read the log");
+        row.get::<_, i64>(0) as u64
+    })
+}
+
+#[test]
+fn a_new_node_starts_from_a_checkpoint_and_the_log_is_trimmed() {
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let etcd = Etcd::start().expect("start etcd");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dirs = dirs(root.path());
+    let often = [(CHECKPOINT_VAR, "100")];
+    // Two nodes first; the third joins later, on an empty store.
+    let mut nodes: Vec<NodeProcess> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs[..2]
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| {
+                let (etcd, pg, often) = (&etcd, &pg, &often);
+                s.spawn(move || start_node_env(&format!("node-{i}"), dir, etcd, pg, often))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a node started"))
+            .collect()
+    });
+    let addrs = Arc::new(Mutex::new(vec![
+        nodes[0].addr.clone(),
+        nodes[1].addr.clone(),
+        nodes[0].addr.clone(),
+    ]));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let payers: Vec<_> = (0..CLIENTS)
+        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
+        .collect();
+    wait_until("the log to be trimmed below a checkpoint", || {
+        first_in_log(&runtime, &pg) > 1
+    });
+    let late = start_node_env("node-2", &dirs[2], &etcd, &pg, &often);
+    let log = std::fs::read_to_string(&late.log).expect("the late node's log");
+    assert!(
+        log.contains("restored a checkpoint"),
+        "the late node did not start from a checkpoint:\n{log}"
+    );
+    addrs.lock().expect("addresses")[2] = late.addr.clone();
+    nodes.push(late);
+    let acked = tally.total.load(Ordering::Relaxed);
+    wait_until("transfers with the late node", || {
+        tally.total.load(Ordering::Relaxed) >= acked + 300
+    });
+    stop.store(true, Ordering::Relaxed);
+    for payer in payers {
+        runtime
+            .block_on(payer)
+            .expect("a payer ran")
+            .expect("a payer failed");
+    }
+    for node in &mut nodes {
+        node.stop();
+    }
+    drop(nodes);
+    drop(runtime);
+    let ends = settle_at_head(&dirs, &etcd, &pg);
+    check_ends(&ends, &tally);
+    replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
 }

@@ -33,6 +33,8 @@ use crate::stored_tasks;
 pub(crate) const APPLIED: &str = "s/log/applied";
 /// The binding that holds the cluster's next free id.
 pub(crate) const NEXT_ID: &str = "s/ids/next";
+/// How often a node reports how far it has applied.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// Records read per query.
 const READ_LIMIT: i64 = 256;
 /// Version bit of writes the applier makes itself (id reservations): proposers' versions
@@ -78,6 +80,7 @@ pub(crate) async fn run(
     progress.applied.store(position - 1, Ordering::Release);
     let mut log: Option<Log> = None;
     let mut backoff = Duration::from_millis(50);
+    let mut reported = (std::time::Instant::now(), 0u64);
     while !progress.stop.load(Ordering::Acquire) {
         if log.as_ref().is_none_or(Log::is_closed) {
             match Log::connect(
@@ -101,6 +104,16 @@ pub(crate) async fn run(
             }
         }
         let l = log.as_ref().expect("connected above");
+        // What this node still needs of the log, for trimming: about once a second.
+        let applied = position - 1;
+        if applied != reported.1
+            && reported.0.elapsed() >= REPORT_EVERY
+            && l.report_applied(&settings.cluster, &settings.node, applied)
+                .await
+                .is_ok()
+        {
+            reported = (std::time::Instant::now(), applied);
+        }
         let rows = match l.read(position - 1, READ_LIMIT).await {
             Ok(rows) => rows,
             Err(e) => {

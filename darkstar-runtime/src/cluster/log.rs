@@ -209,6 +209,169 @@ impl Log {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
+    /// Records that node `node` has applied up to `position` (trimming keeps what live
+    /// nodes still need).
+    pub async fn report_applied(
+        &self,
+        schema: &str,
+        node: &str,
+        position: u64,
+    ) -> Result<(), ClusterError> {
+        self.client
+            .execute(
+                &format!(
+                    "INSERT INTO {schema}.applied (node, position) VALUES ($1, $2) \
+                     ON CONFLICT (node) DO UPDATE SET position = $2, updated = now()"
+                ),
+                &[&node, &(position as i64)],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// The lowest position any of `nodes` reported applying (0 if one never reported).
+    pub async fn lowest_applied(
+        &self,
+        schema: &str,
+        nodes: &[String],
+    ) -> Result<u64, ClusterError> {
+        let rows = self
+            .client
+            .query(
+                &format!("SELECT node, position FROM {schema}.applied WHERE node = ANY($1)"),
+                &[&nodes],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        if rows.len() < nodes.len() {
+            return Ok(0);
+        }
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, i64>(1) as u64)
+            .min()
+            .unwrap_or(0))
+    }
+
+    /// Stores a checkpoint of the state at `position`, in one transaction, and drops the
+    /// older ones.
+    pub async fn put_checkpoint(
+        &mut self,
+        schema: &str,
+        position: u64,
+        chunks: &[Vec<u8>],
+    ) -> Result<(), ClusterError> {
+        let fail = |e| ClusterError::Postgres {
+            conninfo: redacted(&self.conninfo),
+            reason: describe(&e),
+        };
+        let tx = self.client.transaction().await.map_err(fail)?;
+        let p = position as i64;
+        tx.execute(
+            &format!("DELETE FROM {schema}.checkpoint_chunks WHERE position = $1"),
+            &[&p],
+        )
+        .await
+        .map_err(fail)?;
+        for (n, chunk) in chunks.iter().enumerate() {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {schema}.checkpoint_chunks (position, n, data) VALUES ($1, $2, $3)"
+                ),
+                &[&p, &(n as i32), chunk],
+            )
+            .await
+            .map_err(fail)?;
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO {schema}.checkpoints (position, chunks) VALUES ($1, $2) \
+                 ON CONFLICT (position) DO UPDATE SET chunks = $2, taken = now()"
+            ),
+            &[&p, &(chunks.len() as i32)],
+        )
+        .await
+        .map_err(fail)?;
+        tx.execute(
+            &format!("DELETE FROM {schema}.checkpoint_chunks WHERE position < $1"),
+            &[&p],
+        )
+        .await
+        .map_err(fail)?;
+        tx.execute(
+            &format!("DELETE FROM {schema}.checkpoints WHERE position < $1"),
+            &[&p],
+        )
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)
+    }
+
+    /// The latest checkpoint's position and chunks, if there is one.
+    pub async fn latest_checkpoint(
+        &self,
+        schema: &str,
+    ) -> Result<Option<(u64, Vec<Vec<u8>>)>, ClusterError> {
+        let Some(row) = self
+            .client
+            .query_opt(
+                &format!(
+                    "SELECT position, chunks FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1"
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| self.fail(e))?
+        else {
+            return Ok(None);
+        };
+        let (position, count) = (row.get::<_, i64>(0), row.get::<_, i32>(1));
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "SELECT data FROM {schema}.checkpoint_chunks WHERE position = $1 ORDER BY n"
+                ),
+                &[&position],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        if rows.len() != count as usize {
+            return Err(ClusterError::Postgres {
+                conninfo: redacted(&self.conninfo),
+                reason: format!(
+                    "the checkpoint at position {position} has {} of its {count} chunks",
+                    rows.len()
+                ),
+            });
+        }
+        Ok(Some((
+            position as u64,
+            rows.into_iter().map(|r| r.get::<_, Vec<u8>>(0)).collect(),
+        )))
+    }
+
+    /// Deletes the records below `position` that were appended longer ago than
+    /// `keep_secs`; returns how many.
+    pub async fn trim(
+        &self,
+        schema: &str,
+        position: u64,
+        keep_secs: u64,
+    ) -> Result<u64, ClusterError> {
+        self.client
+            .execute(
+                &format!(
+                    "DELETE FROM {schema}.log WHERE position < $1 \
+                     AND appended < now() - make_interval(secs => $2)"
+                ),
+                &[&(position as i64), &(keep_secs as f64)],
+            )
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
     fn fail(&self, e: tokio_postgres::Error) -> ClusterError {
         ClusterError::Postgres {
             conninfo: redacted(&self.conninfo),
@@ -250,6 +413,19 @@ async fn ensure_schema(client: &Client, schema: &str) -> Result<(), tokio_postgr
                  incarnation bigserial PRIMARY KEY,
                  name text NOT NULL,
                  started timestamptz NOT NULL DEFAULT now());
+             CREATE TABLE IF NOT EXISTS {schema}.applied (
+                 node text PRIMARY KEY,
+                 position bigint NOT NULL,
+                 updated timestamptz NOT NULL DEFAULT now());
+             CREATE TABLE IF NOT EXISTS {schema}.checkpoints (
+                 position bigint PRIMARY KEY,
+                 chunks integer NOT NULL,
+                 taken timestamptz NOT NULL DEFAULT now());
+             CREATE TABLE IF NOT EXISTS {schema}.checkpoint_chunks (
+                 position bigint NOT NULL,
+                 n integer NOT NULL,
+                 data bytea NOT NULL,
+                 PRIMARY KEY (position, n));
              CREATE OR REPLACE FUNCTION {schema}.log_appended() RETURNS trigger
                  LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{schema}_log', ''); RETURN NULL; END $$;
              CREATE OR REPLACE TRIGGER log_appended AFTER INSERT ON {schema}.log

@@ -11,6 +11,7 @@
 //! `initialize`.
 
 mod applier;
+mod checkpoint;
 mod cursor;
 mod deliveries;
 mod error;
@@ -31,6 +32,7 @@ use darkstar_storage::Store;
 use tracing::{error, info};
 
 pub use error::{ClusterError, RecordError};
+pub(crate) use log::Log;
 pub(crate) use ownership::{identity_key, Ownership};
 pub(crate) use replica::ReplicaData;
 pub use stats::ClusterStats;
@@ -51,6 +53,10 @@ pub(crate) struct Settings {
     /// Where clients reach this node.
     pub address: String,
     pub ttl_secs: u64,
+    /// Records between checkpoints (0: none).
+    pub checkpoint_records: u64,
+    /// Records younger than this are never trimmed (the resume window).
+    pub keep_secs: u64,
 }
 
 impl Settings {
@@ -75,6 +81,8 @@ impl Settings {
             node,
             address,
             ttl_secs: config.lease_ttl_secs,
+            checkpoint_records: config.checkpoint_records,
+            keep_secs: u64::from(config.resume_window_ms).div_ceil(1000),
         })
     }
 }
@@ -192,6 +200,26 @@ impl Node {
         self.runtime.as_ref().expect("running until stopped")
     }
 
+    /// A replica that holds nothing yet starts from the latest checkpoint, if there is
+    /// one: it then applies only the log after it. Returns the checkpoint's position.
+    pub fn restore_if_empty(&self, store: &Store) -> Result<Option<u64>, ClusterError> {
+        if store.snapshot().name(applier::APPLIED).is_some() {
+            return Ok(None);
+        }
+        let settings = &self.settings;
+        let Some((position, chunks)) = self.runtime().block_on(async {
+            let log = log::Log::connect(&settings.postgres, &settings.cluster, None, false).await?;
+            log.latest_checkpoint(&settings.cluster).await
+        })?
+        else {
+            return Ok(None);
+        };
+        let entries = checkpoint::restore(store, &chunks)
+            .map_err(|source| ClusterError::Record { position, source })?;
+        info!(position, entries, "restored a checkpoint of the world");
+        Ok(Some(position))
+    }
+
     /// Starts proposing, applying and renewing the lease. A lost lease stops the server:
     /// a node the cluster counts as dead must not go on serving.
     pub fn start(&mut self, shared: Arc<Shared>) {
@@ -219,6 +247,19 @@ impl Node {
         );
         rt.spawn(async move {
             futures_lite::future::or(leader, async {
+                lost.wait().await;
+            })
+            .await
+        });
+        let lost = self.lost.clone();
+        let checkpointer = crate::meta::checkpointer::run(
+            self.membership.client(),
+            self.settings.clone(),
+            self.membership.lease(),
+            shared.clone(),
+        );
+        rt.spawn(async move {
+            futures_lite::future::or(checkpointer, async {
                 lost.wait().await;
             })
             .await
@@ -338,6 +379,14 @@ pub(crate) fn replica_options(mut options: darkstar_storage::Options) -> darksta
         interval: Duration::from_millis(200),
     };
     options
+}
+
+/// A checkpoint of `store`: the position of its last installed batch's record, and its
+/// state in chunks.
+pub(crate) fn checkpoint_of(store: &Store) -> (u64, Vec<Vec<u8>>) {
+    let snap = store.snapshot();
+    let position = snap.name(applier::APPLIED).map_or(0, |b| b.id >> 16);
+    (position, checkpoint::encode(&snap))
 }
 
 /// The replica's last applied position (for tools and tests that open a stopped node's

@@ -94,9 +94,7 @@ impl Ownership {
             return false;
         }
         let table = self.table.read();
-        !table
-            .as_ref()
-            .is_some_and(|t| t.nodes.contains(&self.me))
+        !table.as_ref().is_some_and(|t| t.nodes.contains(&self.me))
     }
 
     /// Where clients reach the owner of slot `slot`, if another node owns it and published

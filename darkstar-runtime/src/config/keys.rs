@@ -168,4 +168,8 @@ config_keys! {
     /// as dead.
     lease_ttl_secs: u64 = 2,
         env = "DARKSTAR_LEASE_TTL_SECS", value_name = "SECS", valid = 1..=60;
+    /// Log records between checkpoints of the world, from which a new node starts and
+    /// below which the log is trimmed; 0 means no checkpoints (and no trimming).
+    checkpoint_records: u64 = 100_000,
+        env = "DARKSTAR_CHECKPOINT_RECORDS", value_name = "RECORDS";
 }

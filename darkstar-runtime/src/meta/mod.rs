@@ -8,6 +8,7 @@
 //! it takes the slots the table gives it, and the stored tasks in them, from its replica.
 //! Moving work is only a change of the table: every node holds all the data.
 
+pub(crate) mod checkpointer;
 pub(crate) mod follower;
 pub(crate) mod leader;
 pub(crate) mod table;

@@ -42,7 +42,7 @@ struct Cli {
     #[arg(long, default_value_t = 30)]
     bots: usize,
     /// Requests each bot keeps in flight.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 8)]
     depth: usize,
     /// Seconds to run (0: until Ctrl-C).
     #[arg(long, default_value_t = 15)]
@@ -207,8 +207,12 @@ fn run(cli: &Cli) -> Result<bool, String> {
         )
     };
 
+    // The baseline of the first second's rates: every node's first figures.
+    let patience = Instant::now() + Duration::from_secs(5);
+    while nodes.iter().any(|n| n.child.latest().is_none()) && Instant::now() < patience {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     for n in &mut nodes {
-        // The baseline of the first second's rates.
         n.shown = n.child.latest();
     }
     let mut watch = runtime.block_on(Watch::connect(&pg.url(), &etcd.endpoint()));
