@@ -11,6 +11,10 @@
 //!
 //! [`attack`] holds the attacks the server is tested and measured against (a login storm,
 //! connection churn, a channel flood) and the well-behaved players measured beside them.
+//!
+//! [`cluster`] runs bank nodes as child processes, with bots that move to a live node when
+//! theirs dies, for the `cluster` demo and the cluster benchmark; [`engines`] starts the
+//! real PostgreSQL and etcd a cluster needs, on loopback, for them and for the tests.
 
 #![warn(missing_docs)]
 
