@@ -533,7 +533,8 @@ impl Core {
                 // The server's record of open sessions, so a restart can end them.
                 match &j.event {
                     SessionEvent::Login { .. } => {
-                        own.names.insert(session_key(j.session), Some(j.session));
+                        let holder = self.shared.data.incarnation().unwrap_or(j.session);
+                        own.names.insert(session_key(j.session), Some(holder));
                     }
                     SessionEvent::Disconnected { .. } => {
                         own.names.insert(session_key(j.session), None);

@@ -610,12 +610,12 @@ fn end_stale_sessions(shared: &Shared) -> usize {
     let snap = shared.store.snapshot();
     let mut after = SESSION_PREFIX.to_owned();
     let mut n = 0;
-    while let Some((key, binding)) = snap.next_name(Some(&after)) {
-        if !key.starts_with(SESSION_PREFIX) {
+    while let Some((key, _)) = snap.next_name(Some(&after)) {
+        let Some(session) = crate::session::session_of_key(&key) else {
             break;
-        }
+        };
         shared.submit_session(
-            binding.id,
+            session,
             SessionEvent::Disconnected { graceful: false },
             None,
         );

@@ -521,6 +521,15 @@ fn replicas_agree(dirs: &[PathBuf], said: &[u64]) {
         }
     }
     assert!(digests[0].0 > 0, "nothing reached the log");
+    // Every session ended: those of nodes that stopped by themselves as they stopped,
+    // those of nodes that died by the meta-service.
+    let open: Vec<String> = stores[0]
+        .snapshot()
+        .names()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("s/session/"))
+        .collect();
+    assert!(open.is_empty(), "sessions never ended: {open:?}");
 }
 
 /// What two replicas hold differently, key by key (the first few).

@@ -244,6 +244,7 @@ impl Node {
             self.membership.client(),
             self.settings.cluster.clone(),
             self.membership.lease(),
+            shared.clone(),
         );
         rt.spawn(async move {
             futures_lite::future::or(leader, async {

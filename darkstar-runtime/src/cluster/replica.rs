@@ -170,6 +170,10 @@ impl DataService for ReplicaData {
         true
     }
 
+    fn incarnation(&self) -> Option<u64> {
+        Some(self.incarnation)
+    }
+
     fn max_pending(&self) -> usize {
         MAX_PENDING
     }

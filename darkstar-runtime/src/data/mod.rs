@@ -71,6 +71,11 @@ pub(crate) trait DataService: Send + Sync {
         false
     }
 
+    /// In a cluster, this node run's incarnation (recorded with the sessions it holds).
+    fn incarnation(&self) -> Option<u64> {
+        None
+    }
+
     /// The most batches a core keeps proposed but undecided.
     fn max_pending(&self) -> usize {
         0

@@ -5,24 +5,39 @@
 //! the lock, so a leader that lost its lease (paused, cut off) cannot overwrite the table
 //! its successor wrote.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{
     Client, Compare, CompareOp, EventType, GetOptions, LockOptions, Txn, TxnOp, WatchOptions,
 };
+use hashbrown::HashSet;
 use tracing::{info, warn};
 
+use super::orphans;
 use super::table::{assign, Table};
 use super::{nodes_prefix, placement_key};
+use crate::shared::Shared;
 
 /// Campaigns, then leads, for as long as the node lives.
-pub(crate) async fn run(client: Client, cluster: String, lease: i64) {
+pub(crate) async fn run(client: Client, cluster: String, lease: i64, shared: Arc<Shared>) {
+    let mut ended = HashSet::new();
     loop {
-        if let Err(e) = lead(client.clone(), &cluster, lease).await {
+        if let Err(e) = lead(client.clone(), &cluster, lease, &shared, &mut ended).await {
             warn!(error = %e, "the meta-service's leader loop failed; campaigning again");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+}
+
+/// The `incarnation` in a node's registration.
+fn incarnation_in(value: &str) -> Option<u64> {
+    let (_, rest) = value.split_once("\"incarnation\":")?;
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The `address` a node published in its registration (`{"address":"host:port",...}`).
@@ -33,7 +48,13 @@ fn address_in(value: &str) -> String {
         .map_or_else(String::new, |(a, _)| a.to_owned())
 }
 
-async fn lead(mut client: Client, cluster: &str, lease: i64) -> Result<(), etcd_client::Error> {
+async fn lead(
+    mut client: Client,
+    cluster: &str,
+    lease: i64,
+    shared: &Shared,
+    ended: &mut HashSet<u64>,
+) -> Result<(), etcd_client::Error> {
     let lock = client
         .lock(
             format!("/{cluster}/locks/meta"),
@@ -59,6 +80,15 @@ async fn lead(mut client: Client, cluster: &str, lease: i64) -> Result<(), etcd_
                 Some((name, address))
             })
             .collect();
+        let incarnations: Vec<u64> = members
+            .kvs()
+            .iter()
+            .filter_map(|kv| incarnation_in(kv.value_str().unwrap_or_default()))
+            .collect();
+        let orphans = orphans::end(shared, &incarnations, ended);
+        if orphans > 0 {
+            info!(sessions = orphans, "ending the sessions of nodes that died");
+        }
         let stored = client.get(key.clone(), None).await?;
         let (current, modified) = match stored.kvs().first() {
             Some(kv) => (

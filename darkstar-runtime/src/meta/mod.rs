@@ -11,6 +11,7 @@
 pub(crate) mod checkpointer;
 pub(crate) mod follower;
 pub(crate) mod leader;
+pub(crate) mod orphans;
 pub(crate) mod table;
 
 /// The etcd key of the placement table.

@@ -13,10 +13,17 @@ pub(crate) use post::PostOffice;
 pub(crate) use table::{Opened, SessionTable};
 
 /// Stored names of open sessions: `s/session/<id>`, so a restart can end the sessions of
-/// the server that stopped (their clients are gone).
+/// the server that stopped (their clients are gone). On one server the binding's target is
+/// the session's id; in a cluster it is the incarnation of the node run that holds the
+/// session, so the meta-service can end the sessions of a node that died.
 pub(crate) const SESSION_PREFIX: &str = "s/session/";
 
 /// The stored name that records session `id` as open.
 pub(crate) fn session_key(id: u64) -> String {
     format!("{SESSION_PREFIX}{id:020}")
+}
+
+/// The session id a [`session_key`] names.
+pub(crate) fn session_of_key(key: &str) -> Option<u64> {
+    key.strip_prefix(SESSION_PREFIX)?.parse().ok()
 }
