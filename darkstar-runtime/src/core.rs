@@ -192,7 +192,17 @@ impl Core {
             }
             self.gather();
             let max_pending = self.shared.data.max_pending();
-            if self.queue.is_empty() || (max_pending > 0 && self.pending.len() >= max_pending) {
+            if max_pending > 0 && self.pending.len() >= max_pending {
+                // Only a verdict frees room: wait for the inbox alone, where it arrives.
+                if self.shared.stopping() {
+                    return;
+                }
+                if let Ok(job) = self.inbox.recv_async().await {
+                    self.accept(job, now_ms());
+                }
+                continue;
+            }
+            if self.queue.is_empty() {
                 // Checked again after gathering: `stop` sets the flag before it sends the
                 // wake-up, so if gathering swallowed the wake-up, the flag is already set.
                 if self.shared.stopping() {
@@ -607,8 +617,14 @@ impl Core {
             None => match crate::data::pending::task(&self.pending, id) {
                 Some(l) => match l.value {
                     Some((type_name, record)) => (type_name, record, Some(l.version)),
-                    // Removed by a proposed batch: run already, or cancelled.
-                    None => return,
+                    None => {
+                        // Removed by a proposed batch (run already, or cancelled). If that
+                        // batch conflicts, the record is back: this batch, which read it
+                        // as removed, conflicts too, and this timer entry runs again.
+                        overlay.reads.tasks.entry(id).or_insert(l.version);
+                        self.settled_on_commit.push((self.order, this_job(), None));
+                        return;
+                    }
                 },
                 None => match snap.task(id) {
                     Some(rec) => (rec.type_name, rec.value, Some(rec.version)),
@@ -1017,6 +1033,7 @@ impl Core {
         pending.extend(self.timers.drain_delayed());
         pending.extend(self.inbox.try_iter());
         pending.append(&mut self.held);
+        pending.append(&mut self.parked);
         for reply in pending.into_iter().filter_map(Job::take_reply) {
             answer(
                 reply,

@@ -331,6 +331,7 @@ impl Server {
                 }
             }
         }
+        server.shared.ownership.mark_started();
         info!(
             cores,
             dir = %config.data_dir.display(),

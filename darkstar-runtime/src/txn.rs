@@ -222,8 +222,13 @@ impl Transaction for TaskTxn<'_> {
         }))
     }
 
-    fn new_object_id(&self) -> u64 {
-        self.shared.data.allocate_id()
+    fn new_object_id(&self) -> Result<u64, TaskError> {
+        self.shared
+            .data
+            .allocate_id()
+            .map_err(|e| TaskError::Unavailable {
+                reason: e.to_string(),
+            })
     }
 
     fn write_object(
@@ -347,7 +352,7 @@ impl Transaction for TaskTxn<'_> {
                 type_name: task.type_name,
             });
         }
-        let id = self.shared.data.allocate_id();
+        let id = self.new_object_id()?;
         let header = TaskHeader {
             due_ms: now_ms().saturating_add(millis(task.delay)),
             period_ms: task.period.map_or(0, |p| millis(p).max(1)),

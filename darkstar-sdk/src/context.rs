@@ -29,7 +29,7 @@ impl<'t> Context<'t> {
     pub fn create<T: Managed>(&self, value: T) -> Result<Ref<T>, TaskError> {
         self.tx.check()?;
         let bytes = encode(&value, T::TYPE_NAME)?;
-        let id = self.tx.new_object_id();
+        let id = self.tx.new_object_id()?;
         self.tx.write_object(id, T::STORED_NAME, bytes)?;
         Ok(Ref::from_id(id))
     }

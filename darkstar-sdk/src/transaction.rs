@@ -44,8 +44,9 @@ pub trait Transaction {
     /// Object `id` as this transaction sees it (its own writes included), or `None`.
     fn read_object(&self, id: u64) -> Result<Option<RawObject<'_>>, TaskError>;
 
-    /// A fresh object id, never used before.
-    fn new_object_id(&self) -> u64;
+    /// A fresh object id, never used before; [`TaskError::Unavailable`] when none can be
+    /// had (a cluster node cut off from its log for long).
+    fn new_object_id(&self) -> Result<u64, TaskError>;
 
     /// Stores `bytes` as object `id` when the transaction commits.
     fn write_object(

@@ -285,8 +285,8 @@ impl Transaction for Bindings {
     fn read_object(&self, _id: u64) -> Result<Option<RawObject<'_>>, TaskError> {
         unsupported()
     }
-    fn new_object_id(&self) -> u64 {
-        0
+    fn new_object_id(&self) -> Result<u64, TaskError> {
+        Ok(0)
     }
     fn write_object(
         &self,

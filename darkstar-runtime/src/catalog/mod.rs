@@ -187,7 +187,9 @@ pub(crate) fn open(
         let existing = entry_of(d.kind, d.ty.name);
         let id = match existing {
             Some(e) if e.id != 0 => e.id,
-            _ => data.allocate_id(),
+            _ => data
+                .allocate_id()
+                .map_err(|e| CatalogError::Commit(e.to_string()))?,
         };
         if existing.and_then(|e| e.record.as_ref()) != Some(&record) {
             record::put(&mut batch, d.kind, d.ty.name, id, &record)?;

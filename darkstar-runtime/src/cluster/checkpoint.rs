@@ -13,6 +13,7 @@
 use darkstar_storage::{Batch, Snapshot, Store};
 use hashbrown::HashMap;
 
+use super::applier::APPLIED;
 use super::cursor::{put_bytes, Cursor};
 use super::error::RecordError;
 
@@ -66,9 +67,12 @@ pub(crate) fn encode(snap: &Snapshot) -> Vec<Vec<u8>> {
 
 /// Writes a checkpoint's state into an empty replica. Entries are committed grouped by
 /// version, since a batch installs one version for all its writes; the replica then
-/// holds exactly what the checkpoint's replica held, versions included.
+/// holds exactly what the checkpoint's replica held, versions included. `s/log/applied`
+/// goes last, alone, once everything else is on disk: a restore cut short by a crash
+/// leaves a replica without it, which restores again on its next start.
 pub(crate) fn restore(store: &Store, chunks: &[Vec<u8>]) -> Result<usize, RecordError> {
     let mut by_version: HashMap<u64, Batch> = HashMap::new();
+    let mut applied: Option<(u64, u64)> = None;
     let mut entries = 0;
     for chunk in chunks {
         let mut c = Cursor::new(chunk);
@@ -100,7 +104,11 @@ pub(crate) fn restore(store: &Store, chunks: &[Vec<u8>]) -> Result<usize, Record
                     })?;
                     let id = c.u64("target")?;
                     let version = c.u64("version")?;
-                    by_version.entry(version).or_default().bind(name, id);
+                    if name == APPLIED {
+                        applied = Some((id, version));
+                    } else {
+                        by_version.entry(version).or_default().bind(name, id);
+                    }
                 }
                 _ => {
                     return Err(RecordError::Malformed {
@@ -112,14 +120,27 @@ pub(crate) fn restore(store: &Store, chunks: &[Vec<u8>]) -> Result<usize, Record
             entries += 1;
         }
     }
+    let Some((mark, mark_version)) = applied else {
+        return Err(RecordError::Malformed {
+            what: "a checkpoint without the log position it was taken at",
+            offset: 0,
+        });
+    };
+    let failed = |e: &dyn std::fmt::Display| RecordError::Batch {
+        index: 0,
+        reason: format!("restoring a checkpoint: {e}"),
+    };
     let mut batches: Vec<(u64, Batch)> = by_version.into_iter().collect();
     batches.sort_unstable_by_key(|(v, _)| *v);
     for (version, mut batch) in batches {
         batch.set_version(Some(version));
-        store.commit(&batch).map_err(|e| RecordError::Batch {
-            index: 0,
-            reason: format!("restoring version {version}: {e}"),
-        })?;
+        store.commit(&batch).map_err(|e| failed(&e))?;
     }
+    store.sync().map_err(|e| failed(&e))?;
+    let mut last = Batch::new();
+    last.bind(APPLIED, mark);
+    last.set_version(Some(mark_version));
+    store.commit(&last).map_err(|e| failed(&e))?;
+    store.sync().map_err(|e| failed(&e))?;
     Ok(entries)
 }

@@ -3,7 +3,14 @@
 //! node applies it alike, advancing the cluster's next free id (bound in the replica as
 //! `s/ids/next`), and the proposer learns its range when it applies its own record.
 
+use std::time::{Duration, Instant};
+
+use darkstar_storage::CommitError;
 use parking_lot::{Condvar, Mutex};
+
+/// How long a caller waits for a range before it is told none can be had: the log has not
+/// answered the reservation in that time.
+const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Ids one reservation takes.
 pub(crate) const RANGE: u64 = 1 << 20;
@@ -18,6 +25,8 @@ struct State {
     spare: Option<(u64, u64)>,
     /// A reservation is on its way.
     asked: bool,
+    /// Why no range will come any more (the node cannot apply its log).
+    closed: Option<String>,
 }
 
 /// The ranges a node holds.
@@ -28,9 +37,10 @@ pub(crate) struct IdRanges {
 }
 
 impl IdRanges {
-    /// An id, and whether to ask for another range now (half of this one is used, or none
-    /// is held). Blocks while no range is held; asks for one first.
-    pub fn allocate(&self, ask: impl Fn()) -> u64 {
+    /// An id, asking (`ask`) for another range when half of this one is used or none is
+    /// held. Waits while no range is held, at most a few seconds.
+    pub fn allocate(&self, ask: impl Fn()) -> Result<u64, CommitError> {
+        let deadline = Instant::now() + PATIENCE;
         let mut st = self.state.lock();
         loop {
             if st.next == st.end {
@@ -47,10 +57,25 @@ impl IdRanges {
             if st.next < st.end {
                 let id = st.next;
                 st.next += 1;
-                return id;
+                return Ok(id);
             }
-            self.arrived.wait(&mut st);
+            if let Some(why) = &st.closed {
+                return Err(CommitError::Failed(why.clone()));
+            }
+            if self.arrived.wait_until(&mut st, deadline).timed_out() && st.next == st.end {
+                // Asked again next time: the reservation may have been lost with the log.
+                st.asked = false;
+                return Err(CommitError::Failed(
+                    "no ids: the shared log has not answered this node's reservation".into(),
+                ));
+            }
         }
+    }
+
+    /// No range will come any more: waiting callers, and later ones, fail with `why`.
+    pub fn close(&self, why: &str) {
+        self.state.lock().closed = Some(why.to_owned());
+        self.arrived.notify_all();
     }
 
     /// A reserved range arrived.
@@ -80,15 +105,23 @@ mod tests {
         ids.add(100, 4);
         let asked = Cell::new(0);
         let ask = || asked.set(asked.get() + 1);
-        assert_eq!(ids.allocate(ask), 100);
+        assert_eq!(ids.allocate(ask).unwrap(), 100);
         // Less than half a range is left: one reservation is asked for, only once.
         assert_eq!(asked.get(), 1);
-        assert_eq!(ids.allocate(ask), 101);
+        assert_eq!(ids.allocate(ask).unwrap(), 101);
         assert_eq!(asked.get(), 1);
         ids.add(1000, RANGE);
-        assert_eq!(ids.allocate(ask), 102);
-        assert_eq!(ids.allocate(ask), 103);
-        assert_eq!(ids.allocate(ask), 1000);
+        assert_eq!(ids.allocate(ask).unwrap(), 102);
+        assert_eq!(ids.allocate(ask).unwrap(), 103);
+        assert_eq!(ids.allocate(ask).unwrap(), 1000);
         assert_eq!(asked.get(), 1);
+        ids.close("gone");
+        ids.add(5000, 1);
+        assert_eq!(
+            ids.allocate(ask).unwrap(),
+            5000,
+            "what arrived is still handed out"
+        );
+        assert!(ids.allocate(ask).is_err(), "then none, at once");
     }
 }

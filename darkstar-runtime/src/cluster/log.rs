@@ -230,6 +230,18 @@ impl Log {
         Ok(())
     }
 
+    /// Forgets what node `node` reported applying.
+    pub async fn forget_applied(&self, schema: &str, node: &str) -> Result<(), ClusterError> {
+        self.client
+            .execute(
+                &format!("DELETE FROM {schema}.applied WHERE node = $1"),
+                &[&node],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
     /// The lowest position any of `nodes` reported applying (0 if one never reported).
     pub async fn lowest_applied(
         &self,
@@ -308,13 +320,26 @@ impl Log {
         tx.commit().await.map_err(fail)
     }
 
-    /// The latest checkpoint's position and chunks, if there is one.
+    /// The latest checkpoint's position and chunks, if there is one, read in one
+    /// transaction (a newer checkpoint written meanwhile deletes this one's chunks).
     pub async fn latest_checkpoint(
-        &self,
+        &mut self,
         schema: &str,
     ) -> Result<Option<(u64, Vec<Vec<u8>>)>, ClusterError> {
-        let Some(row) = self
+        let conninfo = redacted(&self.conninfo);
+        let fail = |e: tokio_postgres::Error| ClusterError::Postgres {
+            conninfo: conninfo.clone(),
+            reason: describe(&e),
+        };
+        let tx = self
             .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(fail)?;
+        let Some(row) = tx
             .query_opt(
                 &format!(
                     "SELECT position, chunks FROM {schema}.checkpoints ORDER BY position DESC LIMIT 1"
@@ -322,13 +347,12 @@ impl Log {
                 &[],
             )
             .await
-            .map_err(|e| self.fail(e))?
+            .map_err(fail)?
         else {
             return Ok(None);
         };
         let (position, count) = (row.get::<_, i64>(0), row.get::<_, i32>(1));
-        let rows = self
-            .client
+        let rows = tx
             .query(
                 &format!(
                     "SELECT data FROM {schema}.checkpoint_chunks WHERE position = $1 ORDER BY n"
@@ -336,7 +360,8 @@ impl Log {
                 &[&position],
             )
             .await
-            .map_err(|e| self.fail(e))?;
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         if rows.len() != count as usize {
             return Err(ClusterError::Postgres {
                 conninfo: redacted(&self.conninfo),

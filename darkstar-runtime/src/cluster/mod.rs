@@ -208,7 +208,12 @@ impl Node {
         }
         let settings = &self.settings;
         let Some((position, chunks)) = self.runtime().block_on(async {
-            let log = log::Log::connect(&settings.postgres, &settings.cluster, None, false).await?;
+            let mut log =
+                log::Log::connect(&settings.postgres, &settings.cluster, None, false).await?;
+            // What this node reported before its store was lost no longer holds: until it
+            // reports again, trimming keeps everything.
+            log.forget_applied(&settings.cluster, &settings.node)
+                .await?;
             log.latest_checkpoint(&settings.cluster).await
         })?
         else {

@@ -27,6 +27,8 @@ pub(crate) struct Ownership {
     table: RwLock<Option<Arc<Table>>>,
     /// Wakes whoever waits for a table (start-up).
     followed: (parking_lot::Mutex<()>, parking_lot::Condvar),
+    /// The server has finished starting (its replica caught up with the log).
+    started: AtomicBool,
 }
 
 impl Ownership {
@@ -37,6 +39,7 @@ impl Ownership {
             me: String::new(),
             table: RwLock::new(None),
             followed: Default::default(),
+            started: AtomicBool::new(false),
         }
     }
 
@@ -47,6 +50,7 @@ impl Ownership {
             me: me.to_owned(),
             table: RwLock::new(None),
             followed: Default::default(),
+            started: AtomicBool::new(false),
         }
     }
 
@@ -79,6 +83,16 @@ impl Ownership {
             }
         }
         true
+    }
+
+    /// Marks the server started: its replica caught up with the log before it took clients.
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::Release);
+    }
+
+    /// Whether the server has finished starting.
+    pub fn started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
     }
 
     /// Gives up every slot (this node is out of the cluster).

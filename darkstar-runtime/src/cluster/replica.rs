@@ -74,6 +74,7 @@ impl ReplicaData {
     /// for the caller to answer.
     pub fn fail(&self, why: &str) -> Vec<(u64, usize)> {
         let _ = self.failed.set(why.to_owned());
+        self.ids.close(why);
         let waiters: Vec<(u64, Waiter)> = self.waiters.lock().drain().collect();
         let mut cores = Vec::new();
         for (version, waiter) in waiters {
@@ -137,7 +138,7 @@ impl ReplicaData {
 }
 
 impl DataService for ReplicaData {
-    fn allocate_id(&self) -> u64 {
+    fn allocate_id(&self) -> Result<u64, CommitError> {
         self.ids.allocate(|| self.ask_for_ids())
     }
 

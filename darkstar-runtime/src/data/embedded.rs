@@ -22,8 +22,8 @@ impl EmbeddedData {
 }
 
 impl DataService for EmbeddedData {
-    fn allocate_id(&self) -> u64 {
-        self.store.allocate_id()
+    fn allocate_id(&self) -> Result<u64, CommitError> {
+        Ok(self.store.allocate_id())
     }
 
     fn commit_batch(

@@ -39,8 +39,8 @@ pub(crate) struct Outcome {
 /// Where committed state lives and how commits are decided.
 pub(crate) trait DataService: Send + Sync {
     /// A fresh id for a new object, stored task or session: unique across every node that
-    /// shares the world.
-    fn allocate_id(&self) -> u64;
+    /// shares the world. Fails only in a cluster, when no range of ids can be had.
+    fn allocate_id(&self) -> Result<u64, CommitError>;
 
     /// Commits a core's batch (its reads and writes) together with what it delivers to
     /// clients once committed and the tasks it stored (`scheduled`, for the node that owns

@@ -19,6 +19,9 @@ use super::table::{assign, Table};
 use super::{nodes_prefix, placement_key};
 use crate::shared::Shared;
 
+/// How often the leader looks again even if membership has not changed.
+const RESCAN_EVERY: Duration = Duration::from_secs(5);
+
 /// Campaigns, then leads, for as long as the node lives.
 pub(crate) async fn run(client: Client, cluster: String, lease: i64, shared: Arc<Shared>) {
     let mut ended = HashSet::new();
@@ -85,7 +88,13 @@ async fn lead(
             .iter()
             .filter_map(|kv| incarnation_in(kv.value_str().unwrap_or_default()))
             .collect();
-        let orphans = orphans::end(shared, &incarnations, ended);
+        // Only from a replica caught up with the log (once this node has started): a stale
+        // one would miss sessions recorded lately.
+        let orphans = if shared.ownership.started() {
+            orphans::end(shared, &incarnations, ended)
+        } else {
+            0
+        };
         if orphans > 0 {
             info!(sessions = orphans, "ending the sessions of nodes that died");
         }
@@ -130,7 +139,12 @@ async fn lead(
             )
             .await?;
         loop {
-            match events.message().await? {
+            // Also every few seconds: sessions a dead node recorded late reach this
+            // replica after its death was noticed.
+            let Ok(message) = tokio::time::timeout(RESCAN_EVERY, events.message()).await else {
+                break;
+            };
+            match message? {
                 Some(reply)
                     if reply
                         .events()

@@ -161,7 +161,11 @@ impl Accounts {
         }
         let id = match existing {
             Some(b) => b.id,
-            None => self.shared.data.allocate_id(),
+            None => self
+                .shared
+                .data
+                .allocate_id()
+                .map_err(|e| AccountError::Store(e.to_string()))?,
         };
         let mut batch = Batch::new();
         batch.put_object(id, Account::STORED_NAME, &bytes);

@@ -348,7 +348,12 @@ async fn open_session(
     writer: &mut FrameWriter,
     identity: String,
 ) -> Result<Arc<SessionLink>, Failed> {
-    let id = shared.data.allocate_id();
+    let Ok(id) = shared.data.allocate_id() else {
+        metrics::login("failed");
+        let reason = "the server cannot make a session now; try again".to_owned();
+        let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
+        return Err(Failed::Answered);
+    };
     let mut key = [0u8; KEY_LEN];
     if getrandom::fill(&mut key).is_err() {
         metrics::login("failed");
