@@ -115,8 +115,9 @@ mod tests {
         assert_eq!(ids.allocate(ask).unwrap(), 103);
         assert_eq!(ids.allocate(ask).unwrap(), 1000);
         assert_eq!(asked.get(), 1);
-        ids.close("gone");
+        let ids = IdRanges::default();
         ids.add(5000, 1);
+        ids.close("gone");
         assert_eq!(
             ids.allocate(ask).unwrap(),
             5000,
