@@ -108,6 +108,7 @@ pub(crate) async fn run(setup: CoreSetup) {
         pending: VecDeque::new(),
         proposed: VecDeque::new(),
         parked: Vec::new(),
+        depth: 1,
         done: done_tx,
     };
     core.main_loop().await;
@@ -181,6 +182,12 @@ struct Core {
     proposed: VecDeque<Proposed>,
     /// Session jobs waiting for the verdict on their session's proposed job, in order.
     parked: Vec<Job>,
+    /// How many batches this core may keep proposed now: halved on each conflict, grown by
+    /// one on each commit, up to the data service's `max_pending`. Deep pipelines read
+    /// further behind the log; when the node's batches keep conflicting, every batch
+    /// proposed on top of a doomed one is doomed too, so the core backs off to proposing
+    /// on fresher state instead of refilling the pipeline with batches that cannot commit.
+    depth: usize,
     done: LocalSender<Done>,
 }
 
@@ -191,8 +198,7 @@ impl Core {
                 return;
             }
             self.gather();
-            let max_pending = self.shared.data.max_pending();
-            if max_pending > 0 && self.pending.len() >= max_pending {
+            if self.shared.data.max_pending() > 0 && self.pending.len() >= self.depth {
                 // Only a verdict frees room: wait for the inbox alone, where it arrives.
                 if self.shared.stopping() {
                     return;
@@ -373,9 +379,16 @@ impl Core {
         self.unpark();
         self.ran = proposed.ran;
         self.settled_on_commit = proposed.settled_on_commit;
+        let most = self.shared.data.max_pending();
         match outcome.result {
-            Ok(seq) => self.committed(seq, &pending.changes, proposed.started),
-            Err(CommitError::Conflict(key)) => self.conflicted(key),
+            Ok(seq) => {
+                self.depth = (self.depth + 1).min(most);
+                self.committed(seq, &pending.changes, proposed.started)
+            }
+            Err(CommitError::Conflict(key)) => {
+                self.depth = (self.depth / 2).max(1);
+                self.conflicted(key)
+            }
             Err(CommitError::Invalid(why)) => self.too_large(why),
             Err(e) => self.failed(e),
         }
