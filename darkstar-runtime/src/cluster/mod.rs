@@ -67,11 +67,17 @@ impl Settings {
             config.cluster_etcd.as_ref()?,
             config.cluster_postgres.as_ref()?,
         );
+        // A listener on port 0 has no address yet: the node publishes it once bound
+        // (`Node::publish_address`), and until then other nodes redirect no one to it.
         let address = config
             .advertise_addr
             .clone()
-            .or_else(|| config.tcp_addr.map(|a| a.to_string()))
-            .or_else(|| config.ws_addr.map(|a| a.to_string()))
+            .or_else(|| {
+                config
+                    .tcp_addr
+                    .filter(|a| a.port() != 0)
+                    .map(|a| a.to_string())
+            })
             .unwrap_or_default();
         let node = config.node_name.clone().unwrap_or_else(host_name);
         Some(Settings {
