@@ -689,6 +689,46 @@ fn check_ends(ends: &[End], tally: &Tally) {
     );
 }
 
+/// The payers of a test: one `pay` task per client on a runtime of their own.
+struct Payers {
+    runtime: tokio::runtime::Runtime,
+    tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+impl Payers {
+    fn start(addrs: Arc<Mutex<Vec<String>>>) -> Payers {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let tally = Arc::new(Tally::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks = (0..CLIENTS)
+            .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
+            .collect();
+        Payers {
+            runtime,
+            tally,
+            stop,
+            tasks,
+        }
+    }
+
+    /// Stops every payer and waits until each has ended; a payer's error fails the test.
+    fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            self.runtime
+                .block_on(task)
+                .expect("a payer ran")
+                .expect("a payer failed");
+        }
+    }
+}
+
 /// Waits until `done` holds, polling; panics with `what` past the deadline.
 fn wait_until(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + PATIENCE;
@@ -709,16 +749,8 @@ fn killing_nodes_under_load_loses_nothing_acknowledged() {
     let addrs = Arc::new(Mutex::new(
         nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>(),
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let payers: Vec<_> = (0..CLIENTS)
-        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
-        .collect();
+    let payers = Payers::start(addrs.clone());
+    let tally = payers.tally.clone();
     let beats = |nodes: &[NodeProcess]| {
         nodes
             .iter()
@@ -749,14 +781,7 @@ fn killing_nodes_under_load_loses_nothing_acknowledged() {
         nodes[victim] = start_node(&name, &dirs[victim], &etcd, &pg);
         addrs.lock().expect("addresses")[victim] = nodes[victim].addr.clone();
     }
-    stop.store(true, Ordering::Relaxed);
-    for payer in payers {
-        runtime
-            .block_on(payer)
-            .expect("a payer ran")
-            .expect("a payer failed");
-    }
-    drop(runtime);
+    payers.finish();
     for node in &mut nodes {
         node.stop();
     }
@@ -938,16 +963,8 @@ fn a_paused_node_loses_its_place_and_repeats_nothing() {
     let addrs = Arc::new(Mutex::new(
         nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>(),
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let payers: Vec<_> = (0..CLIENTS)
-        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
-        .collect();
+    let payers = Payers::start(addrs.clone());
+    let tally = payers.tally.clone();
     // One-shot tasks due all through the pause and after it.
     nodes[0].command("plant 200 25");
     wait_until("transfers before the pause", || {
@@ -958,7 +975,7 @@ fn a_paused_node_loses_its_place_and_repeats_nothing() {
     nodes[victim].signal(libc::SIGSTOP);
     // Its lease runs out, and the meta-service gives its slots to the others.
     wait_until("the paused node's slots to move", || {
-        !placed_nodes(&runtime, &etcd).contains(&name)
+        !placed_nodes(&payers.runtime, &etcd).contains(&name)
     });
     let survivors_beats = |nodes: &[NodeProcess]| {
         nodes
@@ -986,24 +1003,17 @@ fn a_paused_node_loses_its_place_and_repeats_nothing() {
     nodes[victim] = start_node(&name, &dirs[victim], &etcd, &pg);
     addrs.lock().expect("addresses")[victim] = nodes[victim].addr.clone();
     wait_until("the paused node back in the table", || {
-        placed_nodes(&runtime, &etcd).contains(&name)
+        placed_nodes(&payers.runtime, &etcd).contains(&name)
     });
     let acked = tally.total.load(Ordering::Relaxed);
     wait_until("transfers after the rejoin", || {
         tally.total.load(Ordering::Relaxed) >= acked + 300
     });
-    stop.store(true, Ordering::Relaxed);
-    for payer in payers {
-        runtime
-            .block_on(payer)
-            .expect("a payer ran")
-            .expect("a payer failed");
-    }
+    payers.finish();
     for node in &mut nodes {
         node.stop();
     }
     drop(nodes);
-    drop(runtime);
     let ends = settle_at_head(&dirs, &etcd, &pg);
     check_ends(&ends, &tally);
     assert_eq!(ends[0].shots.0, 200, "every planted shot ran once");
@@ -1059,16 +1069,8 @@ fn the_log_going_away_holds_acknowledgments_until_it_is_back() {
     let addrs = Arc::new(Mutex::new(
         nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>(),
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let payers: Vec<_> = (0..CLIENTS)
-        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
-        .collect();
+    let payers = Payers::start(addrs.clone());
+    let tally = payers.tally.clone();
     wait_until("transfers before the outage", || {
         tally.total.load(Ordering::Relaxed) >= 300
     });
@@ -1101,18 +1103,11 @@ fn the_log_going_away_holds_acknowledgments_until_it_is_back() {
     wait_until("transfers after the log is back", || {
         tally.total.load(Ordering::Relaxed) >= resumed + 300
     });
-    stop.store(true, Ordering::Relaxed);
-    for payer in payers {
-        runtime
-            .block_on(payer)
-            .expect("a payer ran")
-            .expect("a payer failed");
-    }
+    payers.finish();
     for node in &mut nodes {
         node.stop();
     }
     drop(nodes);
-    drop(runtime);
     let ends = settle_at_head(&dirs, &etcd, &pg);
     check_ends(&ends, &tally);
     replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());
@@ -1269,18 +1264,10 @@ fn a_new_node_starts_from_a_checkpoint_and_the_log_is_trimmed() {
         nodes[1].addr.clone(),
         nodes[0].addr.clone(),
     ]));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let payers: Vec<_> = (0..CLIENTS)
-        .map(|c| runtime.spawn(pay(c, addrs.clone(), tally.clone(), stop.clone())))
-        .collect();
+    let payers = Payers::start(addrs.clone());
+    let tally = payers.tally.clone();
     wait_until("the log to be trimmed below a checkpoint", || {
-        first_in_log(&runtime, &pg) > 1
+        first_in_log(&payers.runtime, &pg) > 1
     });
     let late = start_node_env("node-2", &dirs[2], &etcd, &pg, &often);
     let log = std::fs::read_to_string(&late.log).expect("the late node's log");
@@ -1294,18 +1281,11 @@ fn a_new_node_starts_from_a_checkpoint_and_the_log_is_trimmed() {
     wait_until("transfers with the late node", || {
         tally.total.load(Ordering::Relaxed) >= acked + 300
     });
-    stop.store(true, Ordering::Relaxed);
-    for payer in payers {
-        runtime
-            .block_on(payer)
-            .expect("a payer ran")
-            .expect("a payer failed");
-    }
+    payers.finish();
     for node in &mut nodes {
         node.stop();
     }
     drop(nodes);
-    drop(runtime);
     let ends = settle_at_head(&dirs, &etcd, &pg);
     check_ends(&ends, &tally);
     replicas_agree(&dirs, &ends.iter().map(|e| e.position).collect::<Vec<_>>());

@@ -67,13 +67,10 @@ impl Log {
         notify: Option<Arc<Notify>>,
         create: bool,
     ) -> Result<Log, ClusterError> {
-        let fail = |e: tokio_postgres::Error| ClusterError::Postgres {
-            conninfo: redacted(conninfo),
-            reason: describe(&e),
-        };
+        let fail = failure(conninfo);
         let (client, mut connection) = tokio_postgres::connect(conninfo, NoTls)
             .await
-            .map_err(fail)?;
+            .map_err(&fail)?;
         let listening = notify.is_some();
         tokio::spawn(async move {
             loop {
@@ -97,13 +94,13 @@ impl Log {
             }
         });
         if create {
-            ensure_schema(&client, schema).await.map_err(fail)?;
+            ensure_schema(&client, schema).await.map_err(&fail)?;
         }
         if listening {
             client
                 .batch_execute(&format!("LISTEN {schema}_log"))
                 .await
-                .map_err(fail)?;
+                .map_err(&fail)?;
         }
         let append = client
             .prepare(&format!(
@@ -112,13 +109,13 @@ impl Log {
                  SELECT position, $1, $2, $3 FROM h RETURNING position"
             ))
             .await
-            .map_err(fail)?;
+            .map_err(&fail)?;
         let find = client
             .prepare(&format!(
                 "SELECT position FROM {schema}.log WHERE proposal = $1"
             ))
             .await
-            .map_err(fail)?;
+            .map_err(&fail)?;
         let read = client
             .prepare(&format!(
                 "SELECT position, record, \
@@ -126,7 +123,7 @@ impl Log {
                  FROM {schema}.log WHERE position > $1 ORDER BY position LIMIT $2"
             ))
             .await
-            .map_err(fail)?;
+            .map_err(&fail)?;
         Ok(Log {
             client,
             append,
@@ -274,18 +271,15 @@ impl Log {
         position: u64,
         chunks: &[Vec<u8>],
     ) -> Result<(), ClusterError> {
-        let fail = |e| ClusterError::Postgres {
-            conninfo: redacted(&self.conninfo),
-            reason: describe(&e),
-        };
-        let tx = self.client.transaction().await.map_err(fail)?;
+        let fail = failure(&self.conninfo);
+        let tx = self.client.transaction().await.map_err(&fail)?;
         let p = position as i64;
         tx.execute(
             &format!("DELETE FROM {schema}.checkpoint_chunks WHERE position = $1"),
             &[&p],
         )
         .await
-        .map_err(fail)?;
+        .map_err(&fail)?;
         for (n, chunk) in chunks.iter().enumerate() {
             tx.execute(
                 &format!(
@@ -294,7 +288,7 @@ impl Log {
                 &[&p, &(n as i32), chunk],
             )
             .await
-            .map_err(fail)?;
+            .map_err(&fail)?;
         }
         tx.execute(
             &format!(
@@ -304,20 +298,20 @@ impl Log {
             &[&p, &(chunks.len() as i32)],
         )
         .await
-        .map_err(fail)?;
+        .map_err(&fail)?;
         tx.execute(
             &format!("DELETE FROM {schema}.checkpoint_chunks WHERE position < $1"),
             &[&p],
         )
         .await
-        .map_err(fail)?;
+        .map_err(&fail)?;
         tx.execute(
             &format!("DELETE FROM {schema}.checkpoints WHERE position < $1"),
             &[&p],
         )
         .await
-        .map_err(fail)?;
-        tx.commit().await.map_err(fail)
+        .map_err(&fail)?;
+        tx.commit().await.map_err(&fail)
     }
 
     /// The latest checkpoint's position and chunks, if there is one, read in one
@@ -326,11 +320,7 @@ impl Log {
         &mut self,
         schema: &str,
     ) -> Result<Option<(u64, Vec<Vec<u8>>)>, ClusterError> {
-        let conninfo = redacted(&self.conninfo);
-        let fail = |e: tokio_postgres::Error| ClusterError::Postgres {
-            conninfo: conninfo.clone(),
-            reason: describe(&e),
-        };
+        let fail = failure(&self.conninfo);
         let tx = self
             .client
             .build_transaction()
@@ -338,7 +328,7 @@ impl Log {
             .read_only(true)
             .start()
             .await
-            .map_err(fail)?;
+            .map_err(&fail)?;
         let Some(row) = tx
             .query_opt(
                 &format!(
@@ -347,7 +337,7 @@ impl Log {
                 &[],
             )
             .await
-            .map_err(fail)?
+            .map_err(&fail)?
         else {
             return Ok(None);
         };
@@ -360,8 +350,8 @@ impl Log {
                 &[&position],
             )
             .await
-            .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
+            .map_err(&fail)?;
+        tx.commit().await.map_err(&fail)?;
         if rows.len() != count as usize {
             return Err(ClusterError::Postgres {
                 conninfo: redacted(&self.conninfo),
@@ -398,10 +388,16 @@ impl Log {
     }
 
     fn fail(&self, e: tokio_postgres::Error) -> ClusterError {
-        ClusterError::Postgres {
-            conninfo: redacted(&self.conninfo),
-            reason: describe(&e),
-        }
+        failure(&self.conninfo)(e)
+    }
+}
+
+/// Turns a PostgreSQL error into the cluster's, naming the (redacted) connection string.
+fn failure(conninfo: &str) -> impl Fn(tokio_postgres::Error) -> ClusterError {
+    let conninfo = redacted(conninfo);
+    move |e| ClusterError::Postgres {
+        conninfo: conninfo.clone(),
+        reason: describe(&e),
     }
 }
 
