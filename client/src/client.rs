@@ -537,6 +537,11 @@ impl Driver {
                 self.forget_handled(handled);
                 return None;
             }
+            // Sessions outlive their server: resume once it is back, within the window.
+            ServerFrame::Disconnect {
+                reason: DisconnectReason::Shutdown,
+                ..
+            } => return Some(Outcome::Dropped),
             ServerFrame::Disconnect { reason, text } => {
                 let _ = self.events.send(Event::Disconnected { reason, text }).await;
                 return Some(Outcome::Over);
@@ -704,8 +709,8 @@ enum Attempt {
 fn transient(reason: DisconnectReason) -> bool {
     matches!(
         reason,
-        // Limits that lift as other clients come and go. `Shutdown` is not one: sessions
-        // do not outlive the server, so a resume after its restart is refused anyway.
-        DisconnectReason::Busy | DisconnectReason::Full
+        // Limits that lift as other clients come and go, and a server on its way down:
+        // sessions outlive it, so the resume may work once it is back.
+        DisconnectReason::Busy | DisconnectReason::Full | DisconnectReason::Shutdown
     )
 }

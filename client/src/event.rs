@@ -58,9 +58,11 @@ pub enum Event {
     ///
     /// The codes a server sends once logged in include `LoggedOut` (after
     /// [`logout`](crate::Client::logout)), `Kicked` (the game ended the session),
-    /// `TooSlow` (events were not read fast enough), `Shutdown`, `Replaced` (the session
+    /// `TooSlow` (events were not read fast enough), `Replaced` (the session
     /// was resumed on another connection) and `LoggedInElsewhere` (a newer login under the
-    /// same name took over).
+    /// same name took over). `Shutdown` is not among them: sessions outlive a server's
+    /// restart, so the client resumes the session (with [`Reconnecting`](Event::Reconnecting)
+    /// events) once the server is back, within the reconnection window.
     Disconnected {
         /// Why, for programs.
         reason: DisconnectReason,

@@ -62,6 +62,8 @@ pub(crate) struct Changes {
     pub scheduled: Vec<Scheduled>,
     /// What to send to clients once committed durably, in the order it was sent.
     pub deliveries: Vec<Delivery>,
+    /// `(session, message number)` of each client message handled, in order.
+    pub handled: Vec<(u64, u64)>,
 }
 
 impl Changes {
@@ -87,6 +89,7 @@ impl Changes {
         self.reads.next_names.clear();
         self.scheduled.clear();
         self.deliveries.clear();
+        self.handled.clear();
     }
 
     /// Moves `later` (a task that ran after everything here) on top of these changes.
@@ -107,6 +110,7 @@ impl Changes {
         self.reads.next_names.append(&mut later.reads.next_names);
         self.scheduled.append(&mut later.scheduled);
         self.deliveries.append(&mut later.deliveries);
+        self.handled.append(&mut later.handled);
     }
 
     /// Fills `batch` with these changes, ready for the store.

@@ -32,7 +32,7 @@ use crate::data::{Base, Commit, Outcome, Pending};
 use crate::job::{Job, Refs, Reply};
 use crate::metrics::CoreMetrics;
 use crate::record::TaskHeader;
-use crate::session::{session_key, SessionEvent, SessionJob};
+use crate::session::{handled_key, session_key, SessionEvent, SessionJob};
 use crate::shared::Shared;
 use crate::stats::CoreCounters;
 use crate::timers::Timers;
@@ -301,6 +301,7 @@ impl Core {
         }
         self.held_sessions.clear();
         let deliveries = std::mem::take(&mut overlay.deliveries);
+        let handled = std::mem::take(&mut overlay.handled);
         let writes =
             !(overlay.objects.is_empty() && overlay.names.is_empty() && overlay.tasks.is_empty());
         let data = self.shared.data.clone();
@@ -310,14 +311,26 @@ impl Core {
             && overlay.is_empty()
         {
             // Nothing ran (every job was parked or had nothing to do): nothing to propose.
-        } else if !writes && data.settles_read_only_locally(self.pending.len(), deliveries.len()) {
+        } else if !writes
+            && data.settles_read_only_locally(self.pending.len(), deliveries.len() + handled.len())
+        {
             // Read-only (or nothing ran): serializable at the snapshot. Replies still wait
-            // until what they read is durable.
-            self.shared.post.post(snap.seq(), deliveries);
+            // until what they read is durable. What a batch delivers is stored with a
+            // commit of its own.
+            assert!(
+                deliveries.is_empty() && handled.is_empty(),
+                "a batch that delivers or handles a client message is committed"
+            );
             self.committed(snap.seq(), &overlay, started);
         } else {
             overlay.fill(&mut self.batch);
-            match data.commit_batch(self.index, &mut self.batch, deliveries, &overlay.scheduled) {
+            match data.commit_batch(
+                self.index,
+                &mut self.batch,
+                deliveries,
+                &handled,
+                &overlay.scheduled,
+            ) {
                 Commit::Decided(Ok(seq)) => {
                     self.split = 0;
                     self.committed(seq, &overlay, started)
@@ -540,10 +553,10 @@ impl Core {
                 SessionEvent::Login { name } => {
                     hooks::login(ctx, shared.app.as_ref(), &shared.types, j.session, name)
                 }
-                SessionEvent::Message { body } => {
+                SessionEvent::Message { body, .. } => {
                     hooks::message(ctx, &shared.types, j.session, body)
                 }
-                SessionEvent::ChannelMessage { channel, body } => {
+                SessionEvent::ChannelMessage { channel, body, .. } => {
                     hooks::channel_message(ctx, &shared.types, j.session, *channel, body)
                 }
                 SessionEvent::Disconnected { graceful } => {
@@ -553,16 +566,21 @@ impl Core {
         );
         match outcome {
             Ok(()) => {
-                // The server's record of open sessions, so a restart can end them.
+                // The server's record of open sessions and of what each handled, so a
+                // restart, or another node, can carry them on.
                 match &j.event {
                     SessionEvent::Login { .. } => {
                         let holder = self.shared.data.incarnation().unwrap_or(j.session);
                         own.names.insert(session_key(j.session), Some(holder));
                     }
+                    SessionEvent::Message { seq, .. }
+                    | SessionEvent::ChannelMessage { seq, .. } => {
+                        own.handled.push((j.session, *seq));
+                    }
                     SessionEvent::Disconnected { .. } => {
                         own.names.insert(session_key(j.session), None);
+                        own.names.insert(handled_key(j.session), None);
                     }
-                    _ => {}
                 }
                 overlay.absorb(&mut own);
                 self.ran.push(Ran {

@@ -20,6 +20,9 @@ pub enum StartError {
     /// The node could not join its cluster (etcd or PostgreSQL unreachable, or refused).
     #[error("cannot join the cluster: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),
+    /// The session secret, which resume keys come from, could not be read or stored.
+    #[error("{0}")]
+    SessionSecret(String),
     /// The store's catalog does not fit this build's types (or migrating to them failed).
     #[error(transparent)]
     Catalog(#[from] CatalogError),

@@ -24,7 +24,10 @@ use crate::names;
 use crate::net::{Account, Accounts, Authenticator, DevelopmentAuthenticator, Network};
 use crate::placement::Placement;
 use crate::registry::Registry;
-use crate::session::{PostOffice, SessionEvent, SESSION_PREFIX};
+use crate::session::{
+    load_secret, restore as restore_sessions, spawn_trimmer, Journal, Outbox, PostOffice,
+    SessionSecret,
+};
 use crate::shared::{Limits, Shared};
 use crate::stats::RuntimeStats;
 
@@ -68,7 +71,7 @@ impl ServerBuilder {
     }
 
     /// Opens the store, runs `initialize` if this store never ran it, loads the stored
-    /// tasks, starts one executor per core, ends the sessions a previous run left open,
+    /// tasks, starts one executor per core, restores the sessions a previous run left open,
     /// and starts the client listeners.
     pub fn start(self) -> Result<Server, StartError> {
         Server::start(self.app, self.config, self.authenticator)
@@ -84,6 +87,8 @@ pub struct Server {
     cores: usize,
     /// This server's membership of its cluster, if it is a node of one.
     cluster: Option<cluster::Node>,
+    /// On a single server, the thread removing acknowledged outbox entries.
+    trimmer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -181,13 +186,29 @@ impl Server {
             n.restore_if_empty(&store)?;
         }
         let post = Arc::new(PostOffice::default());
-        let data: Arc<dyn DataService> = match &node {
-            Some(n) => n.replica(),
-            None => Arc::new(EmbeddedData::new(store.clone(), post.clone())),
+        // On a single server, commits store what they deliver (the outbox); in a cluster
+        // the log holds it.
+        let (outbox, outbox_entries) = match &node {
+            Some(_) => (None, Vec::new()),
+            None => {
+                let (journal, entries) = Journal::open(&store.snapshot());
+                (Some(Arc::new(journal)), entries)
+            }
+        };
+        let data: Arc<dyn DataService> = match (&node, &outbox) {
+            (Some(n), _) => n.replica(),
+            (None, Some(journal)) => Arc::new(EmbeddedData::new(
+                store.clone(),
+                post.clone(),
+                journal.clone(),
+            )),
+            (None, None) => unreachable!("a single server has an outbox"),
         };
         let mut types = Types::new();
         app.register(&mut types);
         types.object::<Account>();
+        types.object::<SessionSecret>();
+        types.object::<Outbox>();
         if let Some(&name) = types.clashes().first() {
             return Err(StartError::DuplicateTypeName(name));
         }
@@ -225,6 +246,9 @@ impl Server {
                 config.migration_batch,
             )?;
             initialize(&shared, app.as_ref())?;
+            let secret =
+                load_secret(&shared).map_err(|e| StartError::SessionSecret(e.to_string()))?;
+            shared.set_session_secret(secret);
             Ok(opened)
         };
         let opened = match &mut node {
@@ -290,10 +314,11 @@ impl Server {
             }
         }
         // In a cluster, the sessions recorded in the store belong to every node.
-        let stale = match node {
-            None => end_stale_sessions(&shared),
-            Some(_) => 0,
+        let restored = match node {
+            None => restore_sessions(&shared, &config, shared.session_secret(), &outbox_entries),
+            Some(_) => Vec::new(),
         };
+        drop(outbox_entries);
         let accounts = Accounts::new(shared.clone(), config.register_on_login);
         // Logged at start-up: a wrong login mode otherwise shows only as clients' refusals.
         let login_mode = match (&authenticator, config.login_mode) {
@@ -312,8 +337,15 @@ impl Server {
             accounts,
             cores,
             cluster: node,
+            trimmer: None,
         };
-        server.network = Network::start(shared, &config, authenticator)?;
+        let restored_sessions = restored.len();
+        server.network = Network::start(shared.clone(), &config, authenticator, restored)?;
+        if let Some(journal) = outbox {
+            server.trimmer = Some(spawn_trimmer(shared, journal).map_err(|e| {
+                StartError::Network(format!("cannot start the outbox thread: {e}"))
+            })?);
+        }
         if let Some(node) = &mut server.cluster {
             // Now that the listener is bound, the port is known: logins at other nodes
             // are redirected here.
@@ -338,7 +370,7 @@ impl Server {
             stored_tasks = total,
             migrated_objects = opened.objects.rewritten,
             migrated_tasks = opened.tasks.rewritten,
-            stale_sessions = stale,
+            restored_sessions,
             login_mode = %login_mode,
             register_on_login = config.register_on_login,
             tcp_addr = server.network.tcp_addr.map(tracing::field::display),
@@ -563,6 +595,9 @@ impl Server {
         if let Some(node) = &mut self.cluster {
             node.stop();
         }
+        if let Some(trimmer) = self.trimmer.take() {
+            let _ = trimmer.join();
+        }
         self.shared.store.sync()?;
         info!("server stopped");
         result
@@ -603,27 +638,6 @@ fn check_names(types: &Types) -> Result<(), StartError> {
         Some(&name) => Err(StartError::RemovedTypeRegistered(name)),
         None => Ok(()),
     }
-}
-
-/// Ends the sessions a previous run left open (their clients are gone): each listener hears
-/// `disconnected(graceful = false)`. Returns how many.
-fn end_stale_sessions(shared: &Shared) -> usize {
-    let snap = shared.store.snapshot();
-    let mut after = SESSION_PREFIX.to_owned();
-    let mut n = 0;
-    while let Some((key, _)) = snap.next_name(Some(&after)) {
-        let Some(session) = crate::session::session_of_key(&key) else {
-            break;
-        };
-        shared.submit_session(
-            session,
-            SessionEvent::Disconnected { graceful: false },
-            None,
-        );
-        n += 1;
-        after = key;
-    }
-    n
 }
 
 /// Runs `App::initialize` unless this store already ran it; its commit also records that

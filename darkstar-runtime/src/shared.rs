@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub limits: Limits,
     /// Totals per core.
     pub counters: Vec<CoreCounters>,
+    /// The secret resume keys come from, read (or made) at start-up.
+    session_secret: std::sync::OnceLock<[u8; 32]>,
     stopping: AtomicBool,
     /// Why the server stopped by itself, if it did (rather than being asked to).
     stop_reason: std::sync::OnceLock<String>,
@@ -88,10 +90,31 @@ impl Shared {
             inboxes,
             limits,
             counters: (0..inboxes_len).map(|_| CoreCounters::default()).collect(),
+            session_secret: std::sync::OnceLock::new(),
             stopping: AtomicBool::new(false),
             stop_reason: std::sync::OnceLock::new(),
             stopped: Default::default(),
         }
+    }
+
+    /// Keeps the session secret read at start-up.
+    pub fn set_session_secret(&self, secret: [u8; 32]) {
+        assert!(
+            self.session_secret.set(secret).is_ok(),
+            "the session secret is set once"
+        );
+    }
+
+    /// The session secret (set before any client can log in).
+    pub fn session_secret(&self) -> &[u8; 32] {
+        self.session_secret
+            .get()
+            .expect("the session secret is set at start-up")
+    }
+
+    /// The resume key of session `id`.
+    pub fn resume_key(&self, id: u64) -> [u8; darkstar_protocol::KEY_LEN] {
+        crate::session::resume_key(self.session_secret(), id)
     }
 
     /// Whether shutdown has begun: no new work is taken.
@@ -127,6 +150,23 @@ impl Shared {
         while !*stopped {
             self.stopped.1.wait(&mut stopped);
         }
+    }
+
+    /// Blocks until shutdown has begun or `limit` has passed; whether it has begun.
+    pub fn wait_stopped_for(&self, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        let mut stopped = self.stopped.0.lock();
+        while !*stopped {
+            if self
+                .stopped
+                .1
+                .wait_until(&mut stopped, deadline)
+                .timed_out()
+            {
+                break;
+            }
+        }
+        *stopped
     }
 
     /// Hands `job` to core `core`. Returns the job if that core has exited.

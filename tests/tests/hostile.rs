@@ -523,13 +523,12 @@ fn protocol_edges_get_the_documented_answers() {
             body: b"e".to_vec(),
         },
     );
-    assert_eq!(
-        next_frame(&mut s, &mut buf),
-        Some(ServerFrame::Message {
-            seq: 1,
-            body: b"eeeeeeee".to_vec()
-        })
-    );
+    // Frame numbers come from commits: they grow, not one by one.
+    let echo = match next_frame(&mut s, &mut buf) {
+        Some(ServerFrame::Message { seq, body }) if body == b"eeeeeeee" => seq,
+        other => panic!("expected the echo, got {other:?}"),
+    };
+    assert!(echo >= 1);
     drop(s);
 
     let resume = |received| {
@@ -553,12 +552,12 @@ fn protocol_edges_get_the_documented_answers() {
         (s, answer)
     };
     // A resume that received the echo acknowledges it.
-    let (s, answer) = resume(1);
+    let (s, answer) = resume(echo);
     assert_eq!(answer, Some(ServerFrame::Resumed { handled: 2 }));
     drop(s);
     // Below what was acknowledged, or beyond what was sent: refused, and the session
     // still waits for a proper resume.
-    for received in [0, 5] {
+    for received in [0, echo + 1] {
         let (mut s, answer) = resume(received);
         assert!(
             matches!(answer, Some(ServerFrame::ResumeRefused { .. })),
@@ -570,10 +569,10 @@ fn protocol_edges_get_the_documented_answers() {
             "closed after the refusal"
         );
     }
-    let (mut s, answer) = resume(1);
+    let (mut s, answer) = resume(echo);
     assert_eq!(answer, Some(ServerFrame::Resumed { handled: 2 }));
     // An Ack of a frame never sent is a protocol error.
-    write(&mut s, &ClientFrame::Ack { received: 9 });
+    write(&mut s, &ClientFrame::Ack { received: echo + 9 });
     assert_eq!(
         disconnect_reason(&mut s),
         Some(DisconnectReason::ProtocolError)

@@ -26,6 +26,7 @@ use super::Settings;
 use crate::changes::Scheduled;
 use crate::data::Outcome;
 use crate::job::Job;
+use crate::session::{first_frame, walk};
 use crate::shared::Shared;
 use crate::stored_tasks;
 
@@ -184,7 +185,17 @@ fn apply(
     let record =
         record::decode(bytes).map_err(|source| ClusterError::Record { position, source })?;
     let mine = record.incarnation == replica.incarnation();
-    for (index, entry) in record.entries.into_iter().enumerate().skip(skip) {
+    // Frames are numbered by the record's position and their place in it, the same on
+    // every node, whichever entries this node still has to apply.
+    let mut next_frame = first_frame(position);
+    for (index, entry) in record.entries.into_iter().enumerate() {
+        let first = next_frame;
+        if let Entry::Batch { deliveries, .. } = &entry {
+            next_frame += walk(deliveries, |_, _, _| {});
+        }
+        if index < skip {
+            continue;
+        }
         let mark = (position << 16) | (index as u64 + 1);
         match entry {
             Entry::Batch {
@@ -203,7 +214,9 @@ fn apply(
                 batch.bind(APPLIED, mark);
                 let mut deliveries = Some(deliveries);
                 let result = shared.store.commit_with(&batch, |seq| {
-                    shared.post.post(seq, deliveries.take().unwrap_or_default())
+                    shared
+                        .post
+                        .post(seq, first, deliveries.take().unwrap_or_default())
                 });
                 debug!(
                     position,

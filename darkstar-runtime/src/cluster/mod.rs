@@ -12,8 +12,8 @@
 
 mod applier;
 mod checkpoint;
-mod cursor;
-mod deliveries;
+pub(crate) mod cursor;
+pub(crate) mod deliveries;
 mod error;
 mod ids;
 mod log;

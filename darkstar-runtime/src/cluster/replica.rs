@@ -12,6 +12,7 @@ use super::ids::{IdRanges, RANGE};
 use super::record;
 use crate::changes::Scheduled;
 use crate::data::{Commit, DataService};
+use crate::session::handled_key;
 
 /// Bits of a version below the incarnation: a node's run proposes fewer than 2^40 batches.
 pub(crate) const COUNTER_BITS: u32 = 40;
@@ -147,8 +148,13 @@ impl DataService for ReplicaData {
         core: usize,
         batch: &mut Batch,
         deliveries: Vec<Delivery>,
+        handled: &[(u64, u64)],
         scheduled: &[Scheduled],
     ) -> Commit {
+        // Every replica records what each session handled, for whichever node resumes it.
+        for &(session, seq) in handled {
+            batch.bind(&handled_key(session), seq);
+        }
         match self.propose(Waiter::Core(core), batch, core, &deliveries, scheduled) {
             Ok(version) => Commit::Proposed { version },
             Err(e) => Commit::Decided(Err(e)),
@@ -161,10 +167,10 @@ impl DataService for ReplicaData {
         rx.recv().unwrap_or(Err(CommitError::Closed))
     }
 
-    fn settles_read_only_locally(&self, pending: usize, deliveries: usize) -> bool {
+    fn settles_read_only_locally(&self, pending: usize, outgoing: usize) -> bool {
         // What the batch read may rest on a proposed batch that the log has not decided,
-        // and what it sends may be for sessions on other nodes.
-        pending == 0 && deliveries == 0
+        // and what it sends and handled goes in the log.
+        pending == 0 && outgoing == 0
     }
 
     fn schedules_on_apply(&self) -> bool {

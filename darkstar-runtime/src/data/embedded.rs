@@ -1,4 +1,5 @@
-//! The embedded data service: the store on this machine decides every commit at once.
+//! The embedded data service: the store on this machine decides every commit at once,
+//! and what a commit delivers is stored in it (the outbox), so sessions outlive a restart.
 
 use std::sync::Arc;
 
@@ -7,17 +8,22 @@ use darkstar_storage::{Batch, CommitError, Store};
 
 use super::{Commit, DataService};
 use crate::changes::Scheduled;
-use crate::session::PostOffice;
+use crate::session::{first_frame, Journal, PostOffice};
 
 /// Commits straight into the local store.
 pub(crate) struct EmbeddedData {
     store: Arc<Store>,
     post: Arc<PostOffice>,
+    outbox: Arc<Journal>,
 }
 
 impl EmbeddedData {
-    pub fn new(store: Arc<Store>, post: Arc<PostOffice>) -> EmbeddedData {
-        EmbeddedData { store, post }
+    pub fn new(store: Arc<Store>, post: Arc<PostOffice>, outbox: Arc<Journal>) -> EmbeddedData {
+        EmbeddedData {
+            store,
+            post,
+            outbox,
+        }
     }
 }
 
@@ -31,12 +37,20 @@ impl DataService for EmbeddedData {
         _core: usize,
         batch: &mut Batch,
         deliveries: Vec<Delivery>,
+        handled: &[(u64, u64)],
         _scheduled: &[Scheduled],
     ) -> Commit {
+        let mut staged = (!deliveries.is_empty() || !handled.is_empty())
+            .then(|| self.outbox.stage(&self.store, batch, &deliveries, handled));
         let mut deliveries = Some(deliveries);
         // Posted under the writer lock, so the post office holds deliveries in commit order.
         Commit::Decided(self.store.commit_with(batch, |seq| {
-            self.post.post(seq, deliveries.take().unwrap_or_default())
+            let first = first_frame(seq);
+            if let Some(staged) = staged.take() {
+                self.outbox.committed(staged, first);
+            }
+            self.post
+                .post(seq, first, deliveries.take().unwrap_or_default())
         }))
     }
 

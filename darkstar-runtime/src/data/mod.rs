@@ -43,13 +43,15 @@ pub(crate) trait DataService: Send + Sync {
     fn allocate_id(&self) -> Result<u64, CommitError>;
 
     /// Commits a core's batch (its reads and writes) together with what it delivers to
-    /// clients once committed and the tasks it stored (`scheduled`, for the node that owns
-    /// each to run).
+    /// clients once committed, the client messages it handled (`(session, number)`, which
+    /// a resumed session must not handle again) and the tasks it stored (`scheduled`, for
+    /// the node that owns each to run).
     fn commit_batch(
         &self,
         core: usize,
         batch: &mut Batch,
         deliveries: Vec<Delivery>,
+        handled: &[(u64, u64)],
         scheduled: &[Scheduled],
     ) -> Commit;
 
@@ -58,11 +60,12 @@ pub(crate) trait DataService: Send + Sync {
     fn commit_now(&self, batch: &mut Batch) -> Result<u64, CommitError>;
 
     /// Whether a read-only batch may be answered at its snapshot: true unless the batch
-    /// read what a proposed batch, still undecided, wrote (see [`Pending`]), or sends to
-    /// sessions that other nodes may hold.
-    fn settles_read_only_locally(&self, pending: usize, deliveries: usize) -> bool {
-        let _ = (pending, deliveries);
-        true
+    /// read what a proposed batch, still undecided, wrote (see [`Pending`]), or has
+    /// `outgoing` deliveries or handled client messages (they are stored with a commit of
+    /// their own: on one server in the outbox, in a cluster in the log).
+    fn settles_read_only_locally(&self, pending: usize, outgoing: usize) -> bool {
+        let _ = pending;
+        outgoing == 0
     }
 
     /// Whether the tasks a batch stores are handed to their cores when the batch is applied

@@ -354,19 +354,9 @@ async fn open_session(
         let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
         return Err(Failed::Answered);
     };
-    let mut key = [0u8; KEY_LEN];
-    if getrandom::fill(&mut key).is_err() {
-        metrics::login("failed");
-        let reason = "the server cannot make a session key".to_owned();
-        let _ = send(writer, &ServerFrame::LoginRefused { reason }).await;
-        return Err(Failed::Answered);
-    }
-    let pace = SessionPace::new(
-        net.config.session_messages_per_sec,
-        net.config.session_kib_per_sec.saturating_mul(1024),
-        net.config.channel_messages_per_sec,
-        Instant::now(),
-    );
+    // Derived, not stored: whichever node, or a restarted server, can check it.
+    let key = shared.resume_key(id);
+    let pace = SessionPace::of(&net.config, Instant::now());
     let link = Arc::new(SessionLink::new(
         id,
         key,
@@ -467,8 +457,8 @@ async fn resume(
 ) -> Result<Admitted, Failed> {
     let refuse = |reason: String| ServerFrame::ResumeRefused { reason };
     let Some(link) = shared.sessions.get(session) else {
-        let reason = "no such session: it ended (its reconnection window passed, the game or \
-                      the server ended it, or the server restarted) or never existed; log in again";
+        let reason = "no such session: it ended (its reconnection window passed, or the game \
+                      or the server ended it) or never existed; log in again";
         let _ = send(writer, &refuse(reason.to_owned())).await;
         return Err(Failed::Answered);
     };
@@ -559,9 +549,9 @@ async fn read_loop(
             tokio::time::sleep(wait).await;
         }
         let (seq, event) = match frame {
-            ClientFrame::Message { seq, body } => (seq, SessionEvent::Message { body }),
+            ClientFrame::Message { seq, body } => (seq, SessionEvent::Message { seq, body }),
             ClientFrame::ChannelMessage { seq, channel, body } => {
-                (seq, SessionEvent::ChannelMessage { channel, body })
+                (seq, SessionEvent::ChannelMessage { seq, channel, body })
             }
             ClientFrame::Ack { received } => match link.ack(received) {
                 Ok(()) => continue,

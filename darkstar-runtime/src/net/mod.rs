@@ -127,8 +127,18 @@ impl Network {
         shared: Arc<Shared>,
         config: &Config,
         authenticator: Arc<dyn Authenticator>,
+        restored: Vec<Arc<SessionLink>>,
     ) -> Result<Network, StartError> {
         if config.tcp_addr.is_none() && config.ws_addr.is_none() {
+            // No client can come back for them.
+            for link in restored {
+                shared.end_link(
+                    &link,
+                    DisconnectReason::Expired,
+                    "no client listener is configured",
+                    false,
+                );
+            }
             return Ok(Network::default());
         }
         raise_open_file_limit();
@@ -191,6 +201,13 @@ impl Network {
             ));
             info!(addr = %local, "listening for WebSocket clients");
         }
+        // Sessions restored from the store wait out a window of their own from now.
+        {
+            let _guard = runtime.enter();
+            for link in restored {
+                net.await_resume(shared.clone(), link);
+            }
+        }
         Ok(Network {
             runtime: Some(runtime),
             net: Some(net),
@@ -200,7 +217,8 @@ impl Network {
     }
 
     /// Tells every client the server is stopping, gives them a moment to hear it, and
-    /// stops the listeners. Sessions stay stored; the next start ends them properly.
+    /// stops the listeners. Sessions stay stored; the next start restores them, for their
+    /// clients to resume.
     pub fn stop(&mut self, shared: &Shared) {
         let Some(runtime) = self.runtime.take() else {
             return;
@@ -208,7 +226,7 @@ impl Network {
         let links = shared.sessions.all();
         for link in &links {
             // Ended here, not through `end_session`: the sessions stay stored, and the next
-            // start runs their `disconnected`.
+            // start restores them.
             if link.end(DisconnectReason::Shutdown, "the server is shutting down") {
                 crate::metrics::session_ended(DisconnectReason::Shutdown, link.was_started());
             }

@@ -83,6 +83,16 @@ impl SessionPace {
         }
     }
 
+    /// The pace `config` sets for each session, starting `now`.
+    pub fn of(config: &crate::config::Config, now: Instant) -> SessionPace {
+        SessionPace::new(
+            config.session_messages_per_sec,
+            config.session_kib_per_sec.saturating_mul(1024),
+            config.channel_messages_per_sec,
+            now,
+        )
+    }
+
     /// Spends a frame of `len` bytes: a message if `is_message` (to a channel, if
     /// `to_channel`), else only its bytes; how long to wait before handling it.
     pub fn wait(

@@ -7,10 +7,14 @@ use crate::job::Reply;
 pub(crate) enum SessionEvent {
     /// A client authenticated as `name`; the application decides whether to accept it.
     Login { name: String },
-    /// A message for the session's listener.
-    Message { body: Vec<u8> },
-    /// A message for a channel.
-    ChannelMessage { channel: u64, body: Vec<u8> },
+    /// Client message `seq`, for the session's listener.
+    Message { seq: u64, body: Vec<u8> },
+    /// Client message `seq`, for a channel.
+    ChannelMessage {
+        seq: u64,
+        channel: u64,
+        body: Vec<u8>,
+    },
     /// The session ended.
     Disconnected { graceful: bool },
 }

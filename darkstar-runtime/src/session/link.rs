@@ -41,8 +41,11 @@ pub(crate) struct Ending {
 }
 
 struct State {
-    /// Sequence number of the next data frame.
-    next_seq: u64,
+    /// The highest frame number the client may claim to have received: the last frame
+    /// queued, or for a session restored from the store, every frame its commits could
+    /// have numbered. Frame numbers come from commits (see `post::first_frame`), so they
+    /// grow but skip.
+    last_seq: u64,
     /// Data frames not yet acknowledged by the client, in order: the outgoing queue, and
     /// what a resumed connection sends again.
     unacked: VecDeque<(u64, Arc<[u8]>)>,
@@ -110,7 +113,7 @@ impl SessionLink {
             window: Arc::new(Semaphore::new(window)),
             max_queue,
             state: Mutex::new(State {
-                next_seq: 1,
+                last_seq: 0,
                 unacked: VecDeque::new(),
                 acked: 0,
                 unacked_bytes: 0,
@@ -129,17 +132,47 @@ impl SessionLink {
         }
     }
 
-    /// Queues the data frame `make(seq)` with the next sequence number.
-    pub fn push(&self, make: impl FnOnce(u64) -> ServerFrame) -> Pushed {
+    /// A session restored from the store with no connection yet: its login ran before,
+    /// client messages up to `handled` were handled, and the client may hold any frame
+    /// numbered up to `claimable`. Its unacknowledged frames are [`push`](Self::push)ed
+    /// next.
+    #[allow(clippy::too_many_arguments)]
+    pub fn restored(
+        id: u64,
+        key: [u8; KEY_LEN],
+        identity: String,
+        max_queue: usize,
+        pace: SessionPace,
+        window: usize,
+        handled: u64,
+        claimable: u64,
+    ) -> SessionLink {
+        let link = SessionLink::new(id, key, identity, max_queue, pace, window, 1);
+        let mut st = link.state.lock();
+        st.attached = 0;
+        st.accepted = handled;
+        st.handled = handled;
+        st.last_seq = claimable;
+        st.login_submitted = true;
+        st.started = true;
+        drop(st);
+        link
+    }
+
+    /// Queues data frame `frame`. A frame numbered at or below the last one queued is
+    /// dropped as a repeat: a session taken over from the log may hear a frame both from
+    /// the log and from the node's own applier.
+    pub fn push(&self, frame: ServerFrame) -> Pushed {
         let mut st = self.state.lock();
         if st.ending.is_some() {
             return Pushed::Ending;
         }
-        let seq = st.next_seq;
-        let frame = make(seq);
-        debug_assert_eq!(frame.seq(), Some(seq));
+        let seq = frame.seq().expect("only data frames are queued");
+        if st.unacked.back().is_some_and(|(last, _)| *last >= seq) || seq <= st.acked {
+            return Pushed::Queued;
+        }
         let bytes: Arc<[u8]> = frame.to_bytes().into();
-        st.next_seq += 1;
+        st.last_seq = st.last_seq.max(seq);
         st.unacked_bytes += bytes.len();
         st.unacked.push_back((seq, bytes));
         let over = st.unacked_bytes > self.max_queue;
@@ -157,8 +190,8 @@ impl SessionLink {
     /// claims what it cannot have.
     pub fn ack(&self, received: u64) -> Result<(), u64> {
         let mut st = self.state.lock();
-        if received >= st.next_seq {
-            return Err(st.next_seq - 1);
+        if received > st.last_seq {
+            return Err(st.last_seq);
         }
         st.acked = st.acked.max(received);
         while let Some((seq, bytes)) = st.unacked.front() {
@@ -175,10 +208,10 @@ impl SessionLink {
     /// is still kept. The reason for the client if not.
     pub fn check_resume(&self, received: u64) -> Result<(), String> {
         let st = self.state.lock();
-        if received >= st.next_seq {
+        if received > st.last_seq {
             return Err(format!(
                 "received {received} is beyond the last frame the server queued, {}",
-                st.next_seq - 1
+                st.last_seq
             ));
         }
         if received < st.acked {
@@ -231,6 +264,11 @@ impl SessionLink {
         st.handled = st.handled.max(seq);
         drop(st);
         self.wake.notify_waiters();
+    }
+
+    /// The last frame the client acknowledged.
+    pub fn last_acked(&self) -> u64 {
+        self.state.lock().acked
     }
 
     /// Last client message handled.
@@ -431,13 +469,51 @@ mod tests {
     #[test]
     fn acks_and_resumes_are_checked_against_what_was_queued() {
         let l = link();
-        for _ in 0..3 {
-            l.push(|seq| ServerFrame::Message { seq, body: vec![1] });
+        for seq in 1..=3 {
+            l.push(ServerFrame::Message { seq, body: vec![1] });
         }
         assert_eq!(l.ack(4), Err(3));
         assert_eq!(l.ack(2), Ok(()));
         assert!(l.check_resume(1).is_err(), "below what was acknowledged");
         assert!(l.check_resume(4).is_err(), "beyond what was queued");
         assert!(l.check_resume(3).is_ok());
+    }
+
+    #[test]
+    fn repeats_are_dropped_and_numbers_may_skip() {
+        let l = link();
+        for seq in [5, 9, 9, 7, 12] {
+            l.push(ServerFrame::Message { seq, body: vec![1] });
+        }
+        let mut out = Vec::new();
+        l.frames_after(0, &mut out);
+        assert_eq!(out.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [5, 9, 12]);
+        l.ack(9).unwrap();
+        l.push(ServerFrame::Message {
+            seq: 8,
+            body: vec![1],
+        });
+        out.clear();
+        l.frames_after(0, &mut out);
+        assert_eq!(out.len(), 1, "an acknowledged number does not come back");
+    }
+
+    #[test]
+    fn a_restored_session_accepts_any_claim_its_commits_could_have_made() {
+        let pace = crate::net::SessionPace::new(0, 0, 0, Instant::now());
+        let l = SessionLink::restored(7, [0; KEY_LEN], "ada".into(), 1024, pace, 4, 3, 500);
+        assert_eq!(l.attached(), 0);
+        assert_eq!(l.last_accepted(), 3);
+        assert!(l.was_started());
+        assert!(l.check_resume(400).is_ok());
+        assert!(l.check_resume(501).is_err());
+        l.push(ServerFrame::Message {
+            seq: 450,
+            body: vec![1],
+        });
+        l.ack(400).unwrap();
+        let mut out = Vec::new();
+        l.frames_after(400, &mut out);
+        assert_eq!(out.len(), 1);
     }
 }

@@ -4,12 +4,18 @@
 
 mod job;
 mod link;
+mod outbox;
 mod post;
+mod restore;
+mod secret;
 mod table;
 
 pub(crate) use job::{SessionEvent, SessionJob, EVENT_NAMES};
 pub(crate) use link::{Expiry, SessionLink};
-pub(crate) use post::PostOffice;
+pub(crate) use outbox::{spawn_trimmer, Journal, Outbox};
+pub(crate) use post::{first_frame, walk, PostOffice};
+pub(crate) use restore::restore;
+pub(crate) use secret::{load_or_create as load_secret, session_key as resume_key, SessionSecret};
 pub(crate) use table::{Opened, SessionTable};
 
 /// Stored names of open sessions: `s/session/<id>`, so a restart can end the sessions of
@@ -26,4 +32,14 @@ pub(crate) fn session_key(id: u64) -> String {
 /// The session id a [`session_key`] names.
 pub(crate) fn session_of_key(key: &str) -> Option<u64> {
     key.strip_prefix(SESSION_PREFIX)?.parse().ok()
+}
+
+/// Stored names of the last client message each session handled: `s/in/<id>`, bound to
+/// the message's number, written in the commit of the message's task. A resumed session,
+/// wherever and whenever it resumes, handles nothing twice.
+pub(crate) const HANDLED_PREFIX: &str = "s/in/";
+
+/// The stored name of session `id`'s last handled message.
+pub(crate) fn handled_key(id: u64) -> String {
+    format!("{HANDLED_PREFIX}{id:020}")
 }

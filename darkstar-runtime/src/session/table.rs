@@ -58,6 +58,18 @@ impl SessionTable {
         }
     }
 
+    /// Adds a session restored from the store; it claims its identity unless another
+    /// restored session did first (duplicates were allowed when they logged in).
+    pub fn restore(&self, link: Arc<SessionLink>) {
+        let mut links = self.links.write();
+        links
+            .by_identity
+            .entry(link.identity.clone())
+            .or_insert(link.id);
+        let previous = links.by_id.insert(link.id, link);
+        assert!(previous.is_none(), "a session is restored once");
+    }
+
     pub fn get(&self, id: u64) -> Option<Arc<SessionLink>> {
         self.links.read().by_id.get(&id).cloned()
     }
