@@ -44,6 +44,11 @@ pub struct Options {
     /// client's acknowledgements never queue behind messages the server is not taking
     /// yet.
     pub window: u32,
+    /// Other servers to resume the session through when the one carrying it cannot be
+    /// reached: the other nodes of a cluster, where a session whose node died is taken
+    /// over (default: none). Each failed attempt moves to the next; a node that is not
+    /// the session's place answers with `Redirect`, which the client follows.
+    pub fallbacks: Vec<Endpoint>,
 }
 
 impl Default for Options {
@@ -53,6 +58,7 @@ impl Default for Options {
             ack_every: 64,
             max_frame: 64 << 20,
             window: 256,
+            fallbacks: Vec::new(),
         }
     }
 }
@@ -146,6 +152,8 @@ impl Client {
         let (commands, command_rx) = mpsc::channel(1024);
         let (event_tx, events) = mpsc::channel(4096);
         let driver = Driver {
+            home: endpoint.clone(),
+            tried: 0,
             endpoint,
             decoder,
             options,
@@ -352,6 +360,11 @@ enum Outcome {
 
 struct Driver {
     endpoint: Endpoint,
+    /// Where the session was carried last before its connection dropped.
+    home: Endpoint,
+    /// Resume attempts that failed to reach a server since the last drop: which of `home`
+    /// and the fallbacks the next attempt goes to.
+    tried: usize,
     decoder: Decoder,
     options: Options,
     session: u64,
@@ -602,6 +615,8 @@ impl Driver {
             return None;
         }
         let deadline = Instant::now() + self.window;
+        self.home = self.endpoint.clone();
+        self.tried = 0;
         let mut attempt = 0;
         let mut backoff = Duration::from_millis(20);
         loop {
@@ -617,12 +632,26 @@ impl Driver {
                     let _ = self.events.send(Event::Reconnected).await;
                     return Some((reader, writer));
                 }
+                Ok(Attempt::Redirected(to)) => {
+                    // Straight there next, after the usual pause: two nodes that disagree
+                    // for a moment cannot make the client spin.
+                    self.endpoint = to;
+                    self.tried = 0;
+                    self.home = self.endpoint.clone();
+                    "redirected".to_owned()
+                }
                 Ok(Attempt::Over(event)) => {
                     let _ = self.events.send(event).await;
                     return None;
                 }
-                Ok(Attempt::Retry(e)) => e.to_string(),
-                Err(_) => "the server did not answer".to_owned(),
+                Ok(Attempt::Retry(e)) => {
+                    self.next_endpoint();
+                    e.to_string()
+                }
+                Err(_) => {
+                    self.next_endpoint();
+                    "the server did not answer".to_owned()
+                }
             };
             if Instant::now() + backoff >= deadline {
                 let text = format!(
@@ -642,6 +671,16 @@ impl Driver {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
+    }
+
+    /// After a failed attempt: the next of the session's last server and the fallbacks.
+    fn next_endpoint(&mut self) {
+        let all = 1 + self.options.fallbacks.len();
+        self.tried += 1;
+        self.endpoint = match self.tried % all {
+            0 => self.home.clone(),
+            i => self.options.fallbacks[i - 1].clone(),
+        };
     }
 
     /// One attempt to resume.
@@ -677,14 +716,18 @@ impl Driver {
                 }
                 Ok(Attempt::Resumed(reader, writer))
             }
+            // The session lives on another node of the cluster.
+            ServerFrame::Redirect { host, port } => {
+                Ok(Attempt::Redirected(self.endpoint.at(&host, port)))
+            }
             // The frame carries no code. Whatever its text, the session cannot come
             // back, and for the client that is what `Expired` means: log in again.
             ServerFrame::ResumeRefused { reason } => Ok(Attempt::Over(Event::Disconnected {
                 reason: DisconnectReason::Expired,
                 text: format!(
                     "the session is gone: the server refused to resume it, most likely \
-                     because the server restarted or the reconnection window passed; log in \
-                     again (the server said: {reason})"
+                     because the reconnection window passed; log in again (the server said: \
+                     {reason})"
                 ),
             })),
             other => Err(unexpected("Resumed", &other)),
@@ -703,6 +746,8 @@ enum Attempt {
     Over(Event),
     /// The server could not be reached, or could not take the connection now.
     Retry(ClientError),
+    /// The session is carried by the server there.
+    Redirected(Endpoint),
 }
 
 /// Whether a server that turned a resume away with `reason` may take it a little later.

@@ -1,7 +1,8 @@
 //! The client against a scripted server that speaks the protocol by hand, for the answers a
 //! real server gives only under load or after a restart: a `busy` login, a session taken
-//! over by a newer login, a refused resume. Also what keeps a session alive: the client
-//! or any of its senders.
+//! over by a newer login, a refused resume, a resume through a fallback that redirects to
+//! the session's new node. Also what keeps a session alive: the client or any of its
+//! senders.
 
 use std::time::Duration;
 
@@ -156,8 +157,8 @@ async fn a_refused_resume_ends_the_session_at_once_and_says_to_log_in_again() {
         peer
     });
     let mut client = client.unwrap();
-    // A restart as the client sees it: the connection drops, and the server that answers
-    // next has never heard of the session.
+    // The connection drops, and the server that answers next has never heard of the
+    // session.
     drop(peer);
     peer = Peer::accept(&listener).await;
     peer.welcome().await;
@@ -180,8 +181,8 @@ async fn a_refused_resume_ends_the_session_at_once_and_says_to_log_in_again() {
     assert_eq!(
         text,
         "the session is gone: the server refused to resume it, most likely because the \
-         server restarted or the reconnection window passed; log in again (the server said: \
-         no such session: it ended, or never existed)"
+         reconnection window passed; log in again (the server said: no such session: it \
+         ended, or never existed)"
     );
     assert_eq!(client.next_event().await, None);
     let again = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
@@ -307,4 +308,64 @@ async fn closes(sender: &Sender) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the sender did not close");
+}
+
+#[tokio::test]
+async fn a_resume_that_cannot_reach_its_server_tries_the_fallbacks_and_follows_a_redirect() {
+    let (home, home_endpoint) = listen().await;
+    let (spare, spare_endpoint) = listen().await;
+    let (owner, _) = listen().await;
+    let options = darkstar_client::Options {
+        fallbacks: vec![spare_endpoint],
+        ..darkstar_client::Options::default()
+    };
+    let (client, peer) = tokio::join!(
+        Client::connect_with(home_endpoint, "ada", "pw", options),
+        async {
+            let mut peer = Peer::accept(&home).await;
+            peer.log_in().await;
+            peer
+        }
+    );
+    let mut client = client.unwrap();
+    // The session's node dies: nothing listens there any more.
+    drop(peer);
+    drop(home);
+    // The fallback is not the session's node: it sends the client to the one that is.
+    let mut peer = Peer::accept(&spare).await;
+    peer.welcome().await;
+    assert!(matches!(
+        peer.next().await,
+        Some(ClientFrame::Resume { .. })
+    ));
+    let owner_addr = owner.local_addr().unwrap();
+    peer.send(ServerFrame::Redirect {
+        host: owner_addr.ip().to_string(),
+        port: owner_addr.port(),
+    })
+    .await;
+    let mut peer = Peer::accept(&owner).await;
+    peer.welcome().await;
+    let Some(ClientFrame::Resume { session, key, .. }) = peer.next().await else {
+        panic!("a resume at the session's new node");
+    };
+    assert_eq!((session, key), (7, [3; KEY_LEN]));
+    peer.send(ServerFrame::Resumed { handled: 0 }).await;
+    loop {
+        match client.next_event().await {
+            Some(Event::Reconnecting { .. }) => {}
+            Some(Event::Reconnected) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Carried on there.
+    peer.send(ServerFrame::Message {
+        seq: 1 << 24,
+        body: b"moved".to_vec(),
+    })
+    .await;
+    assert_eq!(
+        client.next_event().await,
+        Some(Event::Message(b"moved".to_vec()))
+    );
 }

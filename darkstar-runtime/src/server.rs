@@ -462,6 +462,24 @@ impl Server {
         self.shared.sessions.len()
     }
 
+    /// How many sessions the store records as open: on one server, the live ones and
+    /// those restored and waiting for their clients; in a cluster, every node's, as this
+    /// node's replica has them (a dead node's sessions count until they are resumed
+    /// elsewhere or ended once the resume window has passed).
+    pub fn stored_sessions(&self) -> usize {
+        let snap = self.shared.store.snapshot();
+        let mut after = crate::session::SESSION_PREFIX.to_owned();
+        let mut n = 0;
+        while let Some((key, _)) = snap.next_name(Some(&after)) {
+            if crate::session::session_of_key(&key).is_none() {
+                break;
+            }
+            n += 1;
+            after = key;
+        }
+        n
+    }
+
     /// The placement table, to move affinity slots between cores.
     pub fn placement(&self) -> &Placement {
         &self.shared.placement

@@ -4,7 +4,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::OpenError;
 use crate::format::{Meta, FORMAT_VERSION, LOCK_FILE, META_FILE};
@@ -27,7 +29,24 @@ pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[derive(Debug)]
 pub(crate) struct DirLock {
     _file: File,
+    /// The directory, as this process's table of held locks has it.
+    dir: PathBuf,
 }
+
+/// The store directories this process holds the lock of.
+static HELD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = held.iter().position(|d| *d == self.dir) {
+            held.swap_remove(i);
+        }
+    }
+}
+
+/// How long a lock held by this very process is waited for (see [`lock`]).
+const SELF_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Takes the store's lock, or reports who holds it.
 pub(crate) fn lock(dir: &Path) -> Result<DirLock, OpenError> {
@@ -39,27 +58,51 @@ pub(crate) fn lock(dir: &Path) -> Result<DirLock, OpenError> {
         .truncate(false)
         .open(&path)
         .map_err(io_err(&path))?;
-    // SAFETY: flock on a descriptor we own; it has no memory-safety preconditions.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = match holder.trim().parse::<u32>() {
-                Ok(pid) => format!(" (pid {pid})"),
-                Err(_) => String::new(),
-            };
-            return Err(OpenError::Locked {
-                dir: dir.to_path_buf(),
-                holder,
-            });
+    // A store this process closed a moment ago may still count as locked: a child
+    // process being spawned meanwhile shares every descriptor, the lock's among them,
+    // until it executes its program (which closes them), and under load that can take a
+    // while. Only then is it worth waiting; a lock held by a store open in this process,
+    // or by another process, is reported at once.
+    let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let open_here = || {
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+    };
+    let deadline = std::time::Instant::now() + SELF_LOCK_PATIENCE;
+    loop {
+        // SAFETY: flock on a descriptor we own; it has no memory-safety preconditions.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            break;
         }
-        return Err(OpenError::Io { path, source: err });
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(OpenError::Io { path, source: err });
+        }
+        let mut buf = [0u8; 32];
+        let n = file.read_at(&mut buf, 0).unwrap_or(0);
+        let pid = std::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        if pid == Some(std::process::id()) && !open_here() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
+        }
+        return Err(OpenError::Locked {
+            dir: dir.to_path_buf(),
+            holder: pid.map_or_else(String::new, |pid| format!(" (pid {pid})")),
+        });
     }
     file.set_len(0).map_err(io_err(&path))?;
     write!(file, "{}", std::process::id()).map_err(io_err(&path))?;
-    Ok(DirLock { _file: file })
+    HELD.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(key.clone());
+    Ok(DirLock {
+        _file: file,
+        dir: key,
+    })
 }
 
 /// What `inspect` found in the directory.

@@ -350,6 +350,34 @@ fn a_store_opens_once_at_a_time() {
 }
 
 #[test]
+fn a_store_closed_here_opens_again_while_a_child_being_spawned_shares_its_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), small()).unwrap();
+    // A child between fork and exec: it holds a copy of every descriptor, the lock's too.
+    // SAFETY: the child calls only async-signal-safe functions (nanosleep, _exit) before
+    // it exits, so forking a multi-threaded process is sound.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork");
+    if child == 0 {
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 300_000_000,
+        };
+        // SAFETY: see above.
+        unsafe {
+            libc::nanosleep(&pause, std::ptr::null_mut());
+            libc::_exit(0);
+        }
+    }
+    drop(store);
+    // Closed in this process: opening waits out the child rather than fail as locked.
+    Store::open(dir.path(), small()).unwrap();
+    let mut status = 0;
+    // SAFETY: waitpid on our own child.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+}
+
+#[test]
 fn bad_options_and_oversized_commits_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open(

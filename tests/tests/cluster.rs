@@ -171,6 +171,40 @@ impl App for ClusterApp {
     }
 }
 
+/// The echo of the session-resume test: each message comes back as `<name>:<message>`,
+/// so a message handled twice, or a reply lost, shows in what the client reads.
+#[managed(name = "cluster.Echo")]
+struct Echo {
+    name: String,
+}
+
+impl SessionListener for Echo {
+    fn received_message(
+        ctx: &mut Context<'_>,
+        this: Ref<Self>,
+        session: Ref<Session>,
+        message: &[u8],
+    ) -> TaskResult {
+        let mut reply = format!("{}:", ctx.get(this)?.name).into_bytes();
+        reply.extend_from_slice(message);
+        ctx.send(session, reply)
+    }
+}
+
+struct EchoApp;
+
+impl App for EchoApp {
+    fn register(&self, types: &mut Types) {
+        types.session_listener::<Echo>();
+    }
+
+    fn logged_in(&self, ctx: &mut Context<'_>, session: Ref<Session>) -> Result<Login, TaskError> {
+        let name = ctx.get(session)?.name.to_string();
+        let echo = ctx.create(Echo { name })?;
+        Ok(Login::accept(echo))
+    }
+}
+
 fn beats(ctx: &Context<'_>) -> Result<u64, TaskError> {
     Ok(ctx.get(ctx.lookup::<Beats>("beats")?)?.count())
 }
@@ -363,11 +397,18 @@ fn dirs(root: &Path) -> Vec<PathBuf> {
 
 /// Brings every replica to the log's head: the heartbeat is stopped (through node 0),
 /// the nodes are stopped, then started again (each catches up with the log as it starts)
-/// and stopped again; with nothing left to append, they all end at the head. Returns what
-/// each said when it stopped last.
+/// until the meta-service has ended every session nobody resumed, stopped, and started
+/// and stopped once more; with nothing left to append, they all end at the head. Returns
+/// what each said when it stopped last.
 fn settle_at_head(dirs: &[PathBuf], etcd: &Etcd, pg: &Postgres) -> Vec<End> {
     let mut nodes = start_all(dirs, etcd, pg);
     nodes[0].command("quiet");
+    for node in &mut nodes {
+        node.stop();
+    }
+    drop(nodes);
+    let mut nodes = start_all(dirs, etcd, pg);
+    nodes[0].command("ended");
     for node in &mut nodes {
         node.stop();
     }
@@ -521,8 +562,8 @@ fn replicas_agree(dirs: &[PathBuf], said: &[u64]) {
         }
     }
     assert!(digests[0].0 > 0, "nothing reached the log");
-    // Every session ended: those of nodes that stopped by themselves as they stopped,
-    // those of nodes that died by the meta-service.
+    // Every session ended: those of stopped and dead nodes by the meta-service, once the
+    // resume window passed.
     let open: Vec<String> = stores[0]
         .snapshot()
         .names()
@@ -808,16 +849,27 @@ fn cluster_node_child() {
     config.node_name = Some(var(NAME_VAR));
     config.session_messages_per_sec = 0;
     config.session_kib_per_sec = 0;
+    // Sessions of a dead node wait this long for a resume elsewhere before the
+    // meta-service ends them: short for the bank's tests, which check that every session
+    // ended, long enough for the resume test's client to find the session's new node.
+    config.resume_window_ms = if std::env::var(APP_VAR).is_ok_and(|a| a == "echo") {
+        15_000
+    } else {
+        3000
+    };
     if let Ok(records) = std::env::var(CHECKPOINT_VAR) {
         config.checkpoint_records = records.parse().expect("a record count");
         // Records a second old may go.
         config.resume_window_ms = 1000;
     }
-    if std::env::var(APP_VAR).is_ok_and(|a| a == "chat") {
-        let server = Server::builder(darkstar_examples::chat::ChatApp)
-            .config(config)
-            .start()
-            .expect("the node starts");
+    let app = std::env::var(APP_VAR).unwrap_or_default();
+    if app == "chat" || app == "echo" {
+        let builder = if app == "chat" {
+            Server::builder(darkstar_examples::chat::ChatApp)
+        } else {
+            Server::builder(EchoApp)
+        };
+        let server = builder.config(config).start().expect("the node starts");
         let mut signals =
             signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]).expect("signals");
         println!("ready {}", server.tcp_addr().expect("listens on TCP"));
@@ -869,6 +921,16 @@ fn cluster_node_child() {
                             std::thread::sleep(Duration::from_millis(10));
                         }
                         println!("quiet");
+                    }
+                    ["ended"] => {
+                        // The sessions of earlier runs, ended by the meta-service once
+                        // the resume window has passed.
+                        let deadline = Instant::now() + PATIENCE;
+                        while server.stored_sessions() > 0 {
+                            assert!(Instant::now() < deadline, "sessions never ended");
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                        println!("ended");
                     }
                     ["plant", count, every] => {
                         let task = Plant {
@@ -1220,6 +1282,103 @@ fn channel_members_on_every_node_hear_everything_in_one_order() {
         node.signal(libc::SIGTERM);
         assert!(node.child.wait().expect("a node stopped").success());
     }
+}
+
+#[test]
+fn a_session_resumes_on_another_node_when_its_node_dies() {
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let etcd = Etcd::start().expect("start etcd");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dirs = dirs(root.path());
+    let mut nodes: Vec<NodeProcess> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| {
+                let (etcd, pg) = (&etcd, &pg);
+                s.spawn(move || start_app_node("echo", &format!("node-{i}"), dir, etcd, pg))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a node started"))
+            .collect()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let endpoints: Vec<Endpoint> = nodes
+        .iter()
+        .map(|n| Endpoint::tcp(n.addr.clone()))
+        .collect();
+    let options = ClientOptions {
+        fallbacks: endpoints.clone(),
+        ..ClientOptions::default()
+    };
+    let (sent, mut got) = (AtomicU64::new(0), 0u64);
+    let mut client = runtime.block_on(async {
+        Client::connect_with(endpoints[0].clone(), "mover", "", options)
+            .await
+            .expect("log in")
+    });
+    // Replies arrive once each and in order, whatever happens to the node.
+    let mut exchange = |client: &mut Client, upto: u64, kill: Option<&mut NodeProcess>| {
+        runtime.block_on(async {
+            let mut kill = kill;
+            let mut reconnected = 0;
+            while got < upto {
+                while sent.load(Ordering::Relaxed) < upto && sent.load(Ordering::Relaxed) < got + 40
+                {
+                    let n = sent.fetch_add(1, Ordering::Relaxed);
+                    client.send(n.to_string()).await.expect("send");
+                }
+                if let Some(node) = kill.take() {
+                    // Messages in flight both ways: some handled and their replies unread,
+                    // some not handled yet.
+                    node.kill();
+                }
+                match next_event(client).await {
+                    Event::Message(body) => {
+                        assert_eq!(
+                            String::from_utf8(body).expect("text"),
+                            format!("mover:{got}")
+                        );
+                        got += 1;
+                    }
+                    Event::Reconnecting { .. } => {}
+                    Event::Reconnected => reconnected += 1,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            reconnected
+        })
+    };
+    assert_eq!(exchange(&mut client, 200, None), 0);
+    let home = client.endpoint().clone();
+    let victim = nodes
+        .iter()
+        .position(|n| Endpoint::tcp(n.addr.clone()) == home)
+        .expect("the session is on one of the nodes");
+    let reconnected = exchange(&mut client, 600, Some(&mut nodes[victim]));
+    assert_eq!(reconnected, 1, "resumed once, on another node");
+    runtime.block_on(async { client.logout().await.expect("log out") });
+    drop(runtime);
+    let mut took_over = 0;
+    for (i, mut node) in nodes.into_iter().enumerate() {
+        if i == victim {
+            continue;
+        }
+        drop(node.child.stdin.take());
+        node.signal(libc::SIGTERM);
+        assert!(node.child.wait().expect("a node stopped").success());
+        let log = std::fs::read_to_string(&node.log).unwrap_or_default();
+        took_over += log
+            .matches("took over a session of a node that died")
+            .count();
+    }
+    assert_eq!(took_over, 1, "one survivor took the session over");
 }
 
 /// The first position the log still holds.

@@ -26,7 +26,7 @@ use super::Settings;
 use crate::changes::Scheduled;
 use crate::data::Outcome;
 use crate::job::Job;
-use crate::session::{first_frame, walk};
+use crate::session::{first_frame, replicated_id, stage_replicated, walk};
 use crate::shared::Shared;
 use crate::stored_tasks;
 
@@ -212,6 +212,10 @@ fn apply(
                     },
                 })?;
                 batch.bind(APPLIED, mark);
+                if !deliveries.is_empty() {
+                    // In every replica, for whichever node takes a session over.
+                    stage_replicated(&mut batch, replicated_id(mark), first, &deliveries);
+                }
                 let mut deliveries = Some(deliveries);
                 let result = shared.store.commit_with(&batch, |seq| {
                     shared

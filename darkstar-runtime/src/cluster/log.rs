@@ -387,6 +387,16 @@ impl Log {
             .map_err(|e| self.fail(e))
     }
 
+    /// The first position the log still holds (`None`: it holds none).
+    pub async fn first_position(&self, schema: &str) -> Result<Option<u64>, ClusterError> {
+        let row = self
+            .client
+            .query_one(&format!("SELECT min(position) FROM {schema}.log"), &[])
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get::<_, Option<i64>>(0).map(|p| p as u64))
+    }
+
     fn fail(&self, e: tokio_postgres::Error) -> ClusterError {
         failure(&self.conninfo)(e)
     }

@@ -57,6 +57,9 @@ pub(crate) struct Settings {
     pub checkpoint_records: u64,
     /// Records younger than this are never trimmed (the resume window).
     pub keep_secs: u64,
+    /// How long the sessions of a node that died wait for their clients to resume them
+    /// on another node.
+    pub resume_window: std::time::Duration,
 }
 
 impl Settings {
@@ -89,6 +92,7 @@ impl Settings {
             ttl_secs: config.lease_ttl_secs,
             checkpoint_records: config.checkpoint_records,
             keep_secs: u64::from(config.resume_window_ms).div_ceil(1000),
+            resume_window: std::time::Duration::from_millis(u64::from(config.resume_window_ms)),
         })
     }
 }
@@ -255,6 +259,7 @@ impl Node {
             self.membership.client(),
             self.settings.cluster.clone(),
             self.membership.lease(),
+            self.settings.resume_window,
             shared.clone(),
         );
         rt.spawn(async move {

@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use super::nodes_prefix;
 use crate::cluster::{applied_position, checkpoint_of, Log, Settings};
+use crate::session::{first_frame, remove_below};
 use crate::shared::Shared;
 
 /// How often the checkpointer looks at the log's head.
@@ -73,5 +74,31 @@ async fn checkpoint(
             .await?;
         let bytes: usize = chunks.iter().map(Vec::len).sum();
         info!(position, bytes, trimmed, "checkpoint written; log trimmed");
+        // The outbox entries of records the log no longer holds go too: they are older
+        // than the resume window.
+        if let Some(first) = log.first_position(&settings.cluster).await? {
+            let owner = shared.clone();
+            let removed =
+                tokio::task::spawn_blocking(move || remove_outbox_below(&owner, first)).await??;
+            if removed > 0 {
+                info!(removed, below = first, "outbox entries removed");
+            }
+        }
     }
+}
+
+/// Removes, through the log, every outbox entry of records below `position`; how many.
+fn remove_outbox_below(
+    shared: &Shared,
+    position: u64,
+) -> Result<usize, darkstar_storage::CommitError> {
+    const AT_ONCE: usize = 4096;
+    let mut removed = 0;
+    while let Some(mut batch) =
+        remove_below(&shared.store.snapshot(), first_frame(position), AT_ONCE)
+    {
+        removed += batch.len() / 2;
+        shared.data.commit_now(&mut batch)?;
+    }
+    Ok(removed)
 }

@@ -11,7 +11,6 @@ use std::time::Duration;
 use etcd_client::{
     Client, Compare, CompareOp, EventType, GetOptions, LockOptions, Txn, TxnOp, WatchOptions,
 };
-use hashbrown::HashSet;
 use tracing::{info, warn};
 
 use super::orphans;
@@ -23,10 +22,16 @@ use crate::shared::Shared;
 const RESCAN_EVERY: Duration = Duration::from_secs(5);
 
 /// Campaigns, then leads, for as long as the node lives.
-pub(crate) async fn run(client: Client, cluster: String, lease: i64, shared: Arc<Shared>) {
-    let mut ended = HashSet::new();
+pub(crate) async fn run(
+    client: Client,
+    cluster: String,
+    lease: i64,
+    grace: Duration,
+    shared: Arc<Shared>,
+) {
+    let mut orphans = orphans::Orphans::new(grace);
     loop {
-        if let Err(e) = lead(client.clone(), &cluster, lease, &shared, &mut ended).await {
+        if let Err(e) = lead(client.clone(), &cluster, lease, &shared, &mut orphans).await {
             warn!(error = %e, "the meta-service's leader loop failed; campaigning again");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -56,7 +61,7 @@ async fn lead(
     cluster: &str,
     lease: i64,
     shared: &Shared,
-    ended: &mut HashSet<u64>,
+    orphans: &mut orphans::Orphans,
 ) -> Result<(), etcd_client::Error> {
     let lock = client
         .lock(
@@ -90,13 +95,13 @@ async fn lead(
             .collect();
         // Only from a replica caught up with the log (once this node has started): a stale
         // one would miss sessions recorded lately.
-        let orphans = if shared.ownership.started() {
-            orphans::end(shared, &incarnations, ended)
+        let ended = if shared.ownership.started() {
+            orphans.end(shared, &incarnations, std::time::Instant::now())
         } else {
             0
         };
-        if orphans > 0 {
-            info!(sessions = orphans, "ending the sessions of nodes that died");
+        if ended > 0 {
+            info!(sessions = ended, "ending the sessions of nodes that died");
         }
         let stored = client.get(key.clone(), None).await?;
         let (current, modified) = match stored.kvs().first() {

@@ -1,34 +1,64 @@
-//! Sessions of a node that died: their clients are gone with it, so the meta-service's
-//! leader ends them, as a server on its own ends at start-up the sessions its previous run
-//! left open. Each listener hears `disconnected(graceful = false)`; the task that ends a
-//! session removes its record in the same commit, so if two leaders overlap, the second
-//! end of one session conflicts instead of running twice.
+//! Sessions of a node that died: their clients may resume them on another node within the
+//! resume window (which takes the session over, rebinding its record to that node's run);
+//! the meta-service's leader ends those still held by a dead node run once the window has
+//! passed since it first saw them so. Each listener hears `disconnected(graceful = false)`;
+//! the task that ends a session removes its record in the same commit, so if two leaders
+//! overlap, the second end of one session conflicts instead of running twice.
 
-use hashbrown::HashSet;
+use std::time::{Duration, Instant};
+
+use hashbrown::{HashMap, HashSet};
 
 use crate::session::{session_of_key, SessionEvent, SESSION_PREFIX};
 use crate::shared::Shared;
 
-/// Ends every recorded session held by a node run not in `live` (incarnations), except
-/// those in `ended` (already handed over); returns how many it handed over now.
-pub(crate) fn end(shared: &Shared, live: &[u64], ended: &mut HashSet<u64>) -> usize {
-    let snap = shared.store.snapshot();
-    let mut after = SESSION_PREFIX.to_owned();
-    let mut n = 0;
-    while let Some((key, binding)) = snap.next_name(Some(&after)) {
-        let Some(session) = session_of_key(&key) else {
-            break;
-        };
-        // In a cluster the binding names the incarnation that holds the session.
-        if !live.contains(&binding.id) && ended.insert(session) {
-            shared.submit_session(
-                session,
-                SessionEvent::Disconnected { graceful: false },
-                None,
-            );
-            n += 1;
+/// What the leader knows of the sessions of dead node runs.
+pub(crate) struct Orphans {
+    grace: Duration,
+    /// When each session was first seen held by a dead node run.
+    seen: HashMap<u64, Instant>,
+    /// Sessions already handed over to be ended.
+    ended: HashSet<u64>,
+}
+
+impl Orphans {
+    pub fn new(grace: Duration) -> Orphans {
+        Orphans {
+            grace,
+            seen: HashMap::new(),
+            ended: HashSet::new(),
         }
-        after = key;
     }
-    n
+
+    /// Ends every recorded session held by a node run not in `live` (incarnations) for
+    /// longer than the resume window; returns how many it handed over now.
+    pub fn end(&mut self, shared: &Shared, live: &[u64], now: Instant) -> usize {
+        let snap = shared.store.snapshot();
+        let mut after = SESSION_PREFIX.to_owned();
+        let mut n = 0;
+        let mut orphaned = HashSet::new();
+        while let Some((key, binding)) = snap.next_name(Some(&after)) {
+            let Some(session) = session_of_key(&key) else {
+                break;
+            };
+            after = key;
+            // In a cluster the binding names the incarnation that holds the session.
+            if live.contains(&binding.id) {
+                continue;
+            }
+            orphaned.insert(session);
+            let since = *self.seen.entry(session).or_insert(now);
+            if now.duration_since(since) >= self.grace && self.ended.insert(session) {
+                shared.submit_session(
+                    session,
+                    SessionEvent::Disconnected { graceful: false },
+                    None,
+                );
+                n += 1;
+            }
+        }
+        // Resumed elsewhere, or ended: forgotten.
+        self.seen.retain(|s, _| orphaned.contains(s));
+        n
+    }
 }

@@ -25,7 +25,7 @@ use crate::net::login_pool::QueueFull;
 use crate::net::pace::SessionPace;
 use crate::net::transport::{FrameReader, FrameWriter, ReadError};
 use crate::net::NetShared;
-use crate::session::{Opened, SessionEvent, SessionLink};
+use crate::session::{take_over, Opened, SessionEvent, SessionLink, Takeover};
 use crate::shared::Shared;
 
 /// The largest frame a client may send before it has logged in: room for a `Login` with a
@@ -290,7 +290,7 @@ async fn admit(
             session,
             key,
             received,
-        } => resume(shared, writer, session, key, received).await,
+        } => resume(shared, net, writer, session, key, received).await,
         other => Err(Failed::Refused(
             DisconnectReason::ProtocolError,
             format!(
@@ -450,17 +450,40 @@ async fn open_session(
 
 async fn resume(
     shared: &Arc<Shared>,
+    net: &Arc<NetShared>,
     writer: &mut FrameWriter,
     session: u64,
     key: [u8; KEY_LEN],
     received: u64,
 ) -> Result<Admitted, Failed> {
     let refuse = |reason: String| ServerFrame::ResumeRefused { reason };
-    let Some(link) = shared.sessions.get(session) else {
-        let reason = "no such session: it ended (its reconnection window passed, or the game \
-                      or the server ended it) or never existed; log in again";
-        let _ = send(writer, &refuse(reason.to_owned())).await;
-        return Err(Failed::Answered);
+    let link = match shared.sessions.get(session) {
+        Some(link) => link,
+        // In a cluster, the session of a node that died may be taken over here.
+        None => {
+            let (owner, config) = (shared.clone(), net.config.clone());
+            let taken = tokio::task::spawn_blocking(move || {
+                take_over(&owner, &config, session, &key, received)
+            })
+            .await
+            .unwrap_or(Takeover::NotYet("the server is busy; try again"));
+            match taken {
+                Takeover::Taken(link) => link,
+                Takeover::Elsewhere(address) => {
+                    if let Some((host, port)) = split_address(&address) {
+                        let _ = send(writer, &ServerFrame::Redirect { host, port }).await;
+                    }
+                    return Err(Failed::Answered);
+                }
+                Takeover::NotYet(text) => {
+                    return Err(Failed::Refused(DisconnectReason::Busy, text.to_owned()))
+                }
+                Takeover::Refused(reason) => {
+                    let _ = send(writer, &refuse(reason.to_owned())).await;
+                    return Err(Failed::Answered);
+                }
+            }
+        }
     };
     // Compared in full whatever the first difference, so timing tells nothing of the key.
     let same = link

@@ -238,8 +238,10 @@ impl Network {
             net.logins.stop();
         }
         // A runtime cannot be shut down from inside another one (a server stopped from
-        // async code): do it on a thread of its own.
-        let stopper = std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(1)));
+        // async code): do it on a thread of its own. Its tasks hold the server's state, the
+        // store among it: the wait lets them go before the store is closed, however loaded
+        // the machine (it ends as soon as they are gone).
+        let stopper = std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(30)));
         let _ = stopper.join();
     }
 }

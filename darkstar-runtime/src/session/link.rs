@@ -159,6 +159,36 @@ impl SessionLink {
         link
     }
 
+    /// Lets the client claim frames up to `claimable` (a session taken over from the
+    /// log, once the takeover committed).
+    pub fn allow_claims_up_to(&self, claimable: u64) {
+        let mut st = self.state.lock();
+        st.last_seq = st.last_seq.max(claimable);
+    }
+
+    /// Adds `frames` (each numbered above what the client acknowledged) among those
+    /// queued, in number order, dropping repeats: the frames of a session taken over
+    /// from the log, some of which may have reached it live already.
+    pub fn merge(&self, frames: Vec<ServerFrame>) {
+        let mut st = self.state.lock();
+        let mut all: Vec<(u64, Arc<[u8]>)> = st.unacked.drain(..).collect();
+        for f in frames {
+            let seq = f.seq().expect("only data frames are queued");
+            all.push((seq, f.to_bytes().into()));
+        }
+        all.sort_by_key(|(seq, _)| *seq);
+        all.dedup_by_key(|(seq, _)| *seq);
+        let acked = st.acked;
+        all.retain(|(seq, _)| *seq > acked);
+        st.unacked_bytes = all.iter().map(|(_, b)| b.len()).sum();
+        if let Some((last, _)) = all.last() {
+            st.last_seq = st.last_seq.max(*last);
+        }
+        st.unacked = all.into();
+        drop(st);
+        self.wake.notify_waiters();
+    }
+
     /// Queues data frame `frame`. A frame numbered at or below the last one queued is
     /// dropped as a repeat: a session taken over from the log may hear a frame both from
     /// the log and from the node's own applier.
@@ -496,6 +526,32 @@ mod tests {
         out.clear();
         l.frames_after(0, &mut out);
         assert_eq!(out.len(), 1, "an acknowledged number does not come back");
+    }
+
+    #[test]
+    fn merged_frames_fall_into_order_once_each() {
+        let l = link();
+        for seq in [10, 30] {
+            l.push(ServerFrame::Message { seq, body: vec![1] });
+        }
+        let more = [5, 20, 30, 40]
+            .map(|seq| ServerFrame::Message { seq, body: vec![2] })
+            .to_vec();
+        l.merge(more);
+        let mut out = Vec::new();
+        l.frames_after(0, &mut out);
+        assert_eq!(
+            out.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            [5, 10, 20, 30, 40]
+        );
+        assert!(l.check_resume(40).is_ok());
+        l.push(ServerFrame::Message {
+            seq: 35,
+            body: vec![1],
+        });
+        out.clear();
+        l.frames_after(0, &mut out);
+        assert_eq!(out.len(), 5, "a live repeat after the merge is dropped");
     }
 
     #[test]

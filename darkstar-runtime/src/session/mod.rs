@@ -9,14 +9,18 @@ mod post;
 mod restore;
 mod secret;
 mod table;
+mod takeover;
 
 pub(crate) use job::{SessionEvent, SessionJob, EVENT_NAMES};
 pub(crate) use link::{Expiry, SessionLink};
-pub(crate) use outbox::{spawn_trimmer, Journal, Outbox};
+pub(crate) use outbox::{
+    remove_below, replicated_id, spawn_trimmer, stage_replicated, Journal, Outbox,
+};
 pub(crate) use post::{first_frame, walk, PostOffice};
 pub(crate) use restore::restore;
 pub(crate) use secret::{load_or_create as load_secret, session_key as resume_key, SessionSecret};
 pub(crate) use table::{Opened, SessionTable};
+pub(crate) use takeover::{take_over, Takeover};
 
 /// Stored names of open sessions: `s/session/<id>`, so a restart can end the sessions of
 /// the server that stopped (their clients are gone). On one server the binding's target is

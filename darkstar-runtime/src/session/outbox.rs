@@ -8,8 +8,13 @@
 //! version (its sequence number) numbers the frames. An entry is removed once every
 //! session it speaks to has acknowledged its frames or ended; the same commit records the
 //! sessions' handled numbers under `s/in/<id>`, so one name per session is written about
-//! once a second rather than one per message. In a cluster the shared log keeps the
-//! deliveries, and each batch writes `s/in/<id>` itself.
+//! once a second rather than one per message.
+//!
+//! In a cluster every replica holds the same outbox: the applier adds to each batch that
+//! delivers anything `s/outbox/<first frame>` bound to a `darkstar.Outbox` object of an id
+//! outside the allocated ones ([`replicated_id`]), so any node taking a session over finds
+//! the frames its client has not had. Each batch writes `s/in/<id>` itself, and entries are
+//! removed with the log records they came from ([`remove_below`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +27,7 @@ use parking_lot::Mutex;
 use tracing::warn;
 
 use crate::cluster::deliveries;
-use crate::session::post::{first_frame, walk};
+use crate::session::post::{first_frame, frames, walk};
 use crate::session::{handled_key, session_key};
 use crate::shared::Shared;
 
@@ -38,6 +43,95 @@ pub(crate) struct Outbox {
     pub deliveries: Vec<u8>,
     /// `session, number` pairs, flattened: the last message each session handled.
     pub handled: Vec<u64>,
+}
+
+/// Ids of replicated outbox objects: above every id a cluster hands out (ranges are
+/// reserved upwards from 2^16, 2^20 at a time), one per log entry.
+const REPLICATED_IDS: u64 = 1 << 62;
+
+/// The id of the outbox object of the log entry marked `mark` (`position << 16 | index
+/// + 1`).
+pub(crate) fn replicated_id(mark: u64) -> u64 {
+    assert!(mark < REPLICATED_IDS, "log entry mark {mark} too large");
+    REPLICATED_IDS | mark
+}
+
+/// The stored name of the replicated entry whose first frame is `first`.
+fn replicated_name(first: u64) -> String {
+    format!("{OUTBOX_PREFIX}{first:020}")
+}
+
+/// Adds to a batch from the log the outbox entry of its deliveries, numbered from
+/// `first`, as object `id`.
+pub(crate) fn stage_replicated(batch: &mut Batch, id: u64, first: u64, ds: &[Delivery]) {
+    let mut bytes = Vec::new();
+    deliveries::encode(ds, &mut bytes);
+    let value = encode(
+        &Outbox {
+            deliveries: bytes,
+            handled: Vec::new(),
+        },
+        Outbox::TYPE_NAME,
+    )
+    .expect("byte and number vectors always archive");
+    batch.put_object(id, Outbox::STORED_NAME, &value);
+    batch.bind(&replicated_name(first), id);
+}
+
+/// Every frame for `session` numbered above `received` in a replica's outbox, in order.
+pub(crate) fn replicated_frames(
+    snap: &Snapshot,
+    session: u64,
+    received: u64,
+) -> Vec<darkstar_protocol::ServerFrame> {
+    // Entries are named by their first frame: start at the commit `received` came from.
+    let start = received >> super::post::FRAME_BITS << super::post::FRAME_BITS;
+    let mut after = replicated_name(start.saturating_sub(1));
+    let mut out = Vec::new();
+    while let Some((name, binding)) = snap.next_name(Some(&after)) {
+        let Some(first) = name
+            .strip_prefix(OUTBOX_PREFIX)
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            break;
+        };
+        match read(snap, binding.id) {
+            Ok((ds, _)) => frames(first, &ds, |s, frame| {
+                if let Some(f) = frame.filter(|f| s == session && f.seq() > Some(received)) {
+                    out.push(f);
+                }
+            }),
+            Err(why) => {
+                warn!(entry = %name, why, "an outbox entry cannot be read; its frames are lost")
+            }
+        }
+        after = name;
+    }
+    out
+}
+
+/// A batch removing every replicated entry whose first frame is below `first` (at most
+/// `limit` of them); `None` if there are none.
+pub(crate) fn remove_below(snap: &Snapshot, first: u64, limit: usize) -> Option<Batch> {
+    let mut batch = Batch::new();
+    let mut after = OUTBOX_PREFIX.to_owned();
+    let mut n = 0;
+    while let Some((name, binding)) = snap.next_name(Some(&after)) {
+        let Some(at) = name
+            .strip_prefix(OUTBOX_PREFIX)
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            break;
+        };
+        if at >= first || n == limit {
+            break;
+        }
+        batch.remove_object(binding.id);
+        batch.unbind(&name);
+        n += 1;
+        after = name;
+    }
+    (n > 0).then_some(batch)
 }
 
 /// An entry staged into a batch, to record once the batch commits.

@@ -103,7 +103,7 @@ pub(crate) fn restore(
 }
 
 /// The name session `id` logged in under, from its session object.
-fn identity(snap: &Snapshot, id: u64) -> Result<String, String> {
+pub(crate) fn identity(snap: &Snapshot, id: u64) -> Result<String, String> {
     let obj = snap.object(id).ok_or("its session object is missing")?;
     if obj.type_name != Session::STORED_NAME {
         return Err(format!("its object is a {}", obj.type_name));
