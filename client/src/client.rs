@@ -2,6 +2,7 @@
 //! arrives, and resumes the session when the connection drops.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use darkstar_protocol::{
@@ -82,13 +83,18 @@ enum Command {
 pub struct Client {
     sender: Sender,
     events: Events,
-    endpoint: Endpoint,
+    /// The server carrying the session, as the driver last connected to it.
+    endpoint: Arc<std::sync::Mutex<Endpoint>>,
 }
 
 impl Client {
-    /// The server this client logged in at, after any redirect.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+    /// The server carrying the session: the one it logged in at (after any redirect), or
+    /// the one it resumed on last (another node of a cluster, once its own died).
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Connects to `endpoint` and logs in as `name` with `password`.
@@ -152,6 +158,7 @@ impl Client {
         let (commands, command_rx) = mpsc::channel(1024);
         let (event_tx, events) = mpsc::channel(4096);
         let driver = Driver {
+            shown: Arc::new(std::sync::Mutex::new(endpoint.clone())),
             home: endpoint.clone(),
             tried: 0,
             endpoint,
@@ -168,7 +175,7 @@ impl Client {
             logging_out: false,
             events: event_tx,
         };
-        let shown = driver.endpoint.clone();
+        let shown = driver.shown.clone();
         tokio::spawn(driver.run(reader, writer, command_rx));
         Ok(Client {
             sender: Sender { session, commands },
@@ -360,6 +367,9 @@ enum Outcome {
 
 struct Driver {
     endpoint: Endpoint,
+    /// What [`Client::endpoint`] shows: `endpoint`, once a connection there carries the
+    /// session.
+    shown: Arc<std::sync::Mutex<Endpoint>>,
     /// Where the session was carried last before its connection dropped.
     home: Endpoint,
     /// Resume attempts that failed to reach a server since the last drop: which of `home`
@@ -629,6 +639,7 @@ impl Driver {
                 .max(MIN_ATTEMPT);
             let failure = match tokio::time::timeout(limit, self.try_resume()).await {
                 Ok(Attempt::Resumed(reader, writer)) => {
+                    *self.shown.lock().unwrap_or_else(|e| e.into_inner()) = self.endpoint.clone();
                     let _ = self.events.send(Event::Reconnected).await;
                     return Some((reader, writer));
                 }

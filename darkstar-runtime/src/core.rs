@@ -536,6 +536,28 @@ impl Core {
             self.parked.push(Job::Session(j));
             return;
         }
+        // In a cluster a client message is handled only by the node run holding its
+        // session, read against the session's record: if another node takes the session
+        // over before this commits, this conflicts, and when run again it is dropped here.
+        let fence = match (&j.event, self.shared.data.incarnation()) {
+            (SessionEvent::Message { .. } | SessionEvent::ChannelMessage { .. }, Some(me)) => {
+                match snap.name(&session_key(j.session)) {
+                    Some(record) if record.id == me => Some(record.version),
+                    _ => {
+                        if let Some(reply) = j.reply {
+                            answer(
+                                reply,
+                                Err(darkstar_sdk::TaskError::Unavailable {
+                                    reason: "the session moved to another node".to_owned(),
+                                }),
+                            );
+                        }
+                        return;
+                    }
+                }
+            }
+            _ => None,
+        };
         let index = self.shared.registry.event_index(j.event.name());
         let own = std::mem::take(&mut self.own);
         let shared = &*self.shared;
@@ -576,6 +598,9 @@ impl Core {
                     SessionEvent::Message { seq, .. }
                     | SessionEvent::ChannelMessage { seq, .. } => {
                         own.handled.push((j.session, *seq));
+                        if let Some(version) = fence {
+                            own.reads.names.insert(session_key(j.session), version);
+                        }
                     }
                     SessionEvent::Disconnected { .. } => {
                         own.names.insert(session_key(j.session), None);

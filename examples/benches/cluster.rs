@@ -17,9 +17,9 @@
 //!
 //! Failover: with the 3-node cluster under load, one node is killed (`SIGKILL`), and it
 //! measures (a) the time until the placement table in etcd no longer names the dead node
-//! as an owner, and (b) the time until every client of the dead node has logged in on
-//! another node and had a transfer acknowledged there. Once with the meta-service's
-//! leader as the victim, once with a follower.
+//! as an owner, and (b) the time until every client of the dead node has resumed its
+//! session on another node and had a transfer acknowledged there. Once with the
+//! meta-service's leader as the victim, once with a follower.
 //!
 //! ```text
 //! cargo bench -p darkstar-examples --bench cluster [-- --seconds N --warmup N --connections N
@@ -595,8 +595,8 @@ impl Bench<'_> {
         }
         if acked.len() == clients.len() {
             println!(
-                "  (b) every client of {name} logged in elsewhere and had a transfer \
-                 acknowledged: {} after the kill",
+                "  (b) every client of {name} resumed its session elsewhere and had a \
+                 transfer acknowledged there: {} after the kill",
                 slowest(&acked)
             );
         } else {
@@ -609,7 +609,7 @@ impl Bench<'_> {
             );
         }
         println!(
-            "      (the last noticed the loss {}, the last logged in again {}); transfers \
+            "      (the last noticed the loss {}, the last resumed {}); transfers \
              acknowledged in the second before the kill {tps_before}, in the second after {}",
             slowest(&lost),
             slowest(&moved),

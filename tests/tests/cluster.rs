@@ -468,7 +468,7 @@ fn three_nodes_apply_one_log_and_agree() {
             let client = Client::connect(Endpoint::tcp(node.addr.clone()), "wanderer", "")
                 .await
                 .expect("the wanderer logs in");
-            landed.push(client.endpoint().clone());
+            landed.push(client.endpoint());
             if let Some(mut before) = previous.take() {
                 let ended = loop {
                     match before.next_event().await {
@@ -1356,13 +1356,14 @@ fn a_session_resumes_on_another_node_when_its_node_dies() {
         })
     };
     assert_eq!(exchange(&mut client, 200, None), 0);
-    let home = client.endpoint().clone();
+    let home = client.endpoint();
     let victim = nodes
         .iter()
         .position(|n| Endpoint::tcp(n.addr.clone()) == home)
         .expect("the session is on one of the nodes");
     let reconnected = exchange(&mut client, 600, Some(&mut nodes[victim]));
     assert_eq!(reconnected, 1, "resumed once, on another node");
+    assert_ne!(client.endpoint(), home, "carried by another node now");
     runtime.block_on(async { client.logout().await.expect("log out") });
     drop(runtime);
     let mut took_over = 0;

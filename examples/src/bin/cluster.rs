@@ -4,8 +4,8 @@
 //! pipelining transfer requests. Every second it prints a line per node.
 //!
 //! Crash a node from another terminal with `kill -9 <pid>` (the pids are printed at the
-//! start): its bots log in again on the live nodes, the meta-service hands its slots to the
-//! others once its etcd lease runs out, and the load goes on. On exit (Ctrl-C, or after
+//! start): the meta-service hands its slots to the others once its etcd lease runs out,
+//! its bots resume their sessions on the new owners, and the load goes on. On exit (Ctrl-C, or after
 //! `--seconds`) every live node audits the bank: the total balance is unchanged and no
 //! balance went negative.
 //!
@@ -232,8 +232,8 @@ fn run(cli: &Cli) -> Result<bool, String> {
                     n.down_since = Some(Instant::now());
                     directory.set_down(i);
                     println!(
-                        "{} (pid {}) is down ({status}); its bots log in again on the live \
-                         nodes, a fresh login each: sessions do not yet resume across nodes",
+                        "{} (pid {}) is down ({status}); its bots resume their sessions on \
+                         the live nodes once its slots move",
                         n.child.name(),
                         n.child.pid()
                     );
@@ -497,11 +497,7 @@ impl Moves {
             println!("  {count} bots lost {} ({why})", name(node));
         }
         for ((from, to), count) in moved {
-            println!(
-                "  {count} bots of {} logged in again on {}",
-                name(from),
-                name(to)
-            );
+            println!("  {count} bots of {} moved to {}", name(from), name(to));
         }
         for (from, count) in back {
             let waiting = self.pending.values().filter(|(n, _)| *n == from).count();

@@ -1,5 +1,5 @@
 //! Bots that follow the cluster: each pipelines transfers into one node and, when that node
-//! goes away, logs in again on a live one.
+//! goes away, resumes its session on a live one (or, if that fails, logs in again).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -64,6 +64,21 @@ impl Directory {
         (0..self.nodes.len()).find(|&i| self.addr(i) == addr)
     }
 
+    /// The node a client's endpoint names.
+    fn node_at(&self, endpoint: &Endpoint) -> Option<usize> {
+        match endpoint {
+            Endpoint::Tcp(addr) => self.index_of(addr),
+            Endpoint::WebSocket(_) => None,
+        }
+    }
+
+    /// Every node's endpoint.
+    fn endpoints(&self) -> Vec<Endpoint> {
+        (0..self.nodes.len())
+            .map(|i| Endpoint::tcp(self.addr(i)))
+            .collect()
+    }
+
     fn addr(&self, node: usize) -> String {
         self.nodes[node].addr.lock().expect("not poisoned").clone()
     }
@@ -106,7 +121,8 @@ pub enum BotEvent {
         /// What it saw.
         why: String,
     },
-    /// It logged in again (a new session) on another node, after losing one.
+    /// It carries on at another node after losing one: its session resumed there (nothing
+    /// in flight lost), or, failing that, a new login.
     Moved {
         /// The bot.
         bot: usize,
@@ -130,10 +146,12 @@ pub enum BotEvent {
 
 /// A bot: a [`Pipeline`] over sessions that outlives its node. It logs in at node `home`
 /// (or the next one up; a cluster may redirect the login to the node that owns the
-/// player), and when its node goes away it logs in again, under the same name, at the next
-/// node that is up. Sessions do not resume across nodes, so that
-/// is a fresh login, and what was in flight is lost (the audit does not care: every
-/// transfer is all or nothing).
+/// player), and when its node goes away its client resumes the session through the other
+/// nodes (`Options::fallbacks`), which takes it over at the new owner of the player's
+/// slot, with every request in flight answered once. Only if that fails (the window
+/// passed) does it log in again, under the same name, at the next node that is up; what
+/// was in flight is then lost (the audit does not care: every transfer is all or
+/// nothing).
 pub struct RoamingLane {
     /// Its index, in [`Directory`] and [`BotEvent`]s.
     pub bot: usize,
@@ -178,9 +196,8 @@ impl RoamingLane {
                 continue;
             };
             let options = Options {
-                // A session lives on one node: resuming it means that node, which may be
-                // gone for good. A fresh login on a live node is what moves the bot.
-                reconnect: false,
+                // Its node may be gone for good: the session resumes through the others.
+                fallbacks: self.directory.endpoints(),
                 window: self.window,
                 ..Options::default()
             };
@@ -189,10 +206,7 @@ impl RoamingLane {
             match tokio::time::timeout(self.reply_timeout, login).await {
                 Ok(Ok(client)) => {
                     // A node may redirect the login to the node that owns the player.
-                    let landed = match client.endpoint() {
-                        Endpoint::Tcp(addr) => self.directory.index_of(addr),
-                        Endpoint::WebSocket(_) => None,
-                    };
+                    let landed = self.directory.node_at(&client.endpoint());
                     return Some((landed.unwrap_or(node), client));
                 }
                 Ok(Err(_)) | Err(_) => {
@@ -205,13 +219,16 @@ impl RoamingLane {
         None
     }
 
-    /// Carries `lane` over one session until the load stops or the node goes away.
+    /// Carries `lane` over one session until the load stops or the session is lost for
+    /// good; a session that resumes at another node moves the bot there (`node`).
     async fn session(
         &self,
         client: &mut Client,
         lane: &mut Lane,
+        node: &mut usize,
         mut first_ack: Option<usize>,
     ) -> Result<Ended, String> {
+        let mut resuming = false;
         let mut sent: VecDeque<(u64, Instant)> = VecDeque::with_capacity(lane.depth());
         loop {
             while sent.len() < lane.depth() {
@@ -257,6 +274,29 @@ impl RoamingLane {
                 Some(Event::Disconnected { reason, text }) => {
                     return Ok(Ended::Lost(format!("disconnected ({reason}): {text}")))
                 }
+                Some(Event::Reconnecting { .. }) if !resuming => {
+                    resuming = true;
+                    self.directory.bots[self.bot].store(NOWHERE, Ordering::Release);
+                    self.report(BotEvent::Lost {
+                        bot: self.bot,
+                        node: *node,
+                        at: Instant::now(),
+                        why: "the connection dropped; resuming".to_owned(),
+                    });
+                }
+                Some(Event::Reconnected) => {
+                    resuming = false;
+                    let to = self.directory.node_at(&client.endpoint()).unwrap_or(*node);
+                    self.directory.bots[self.bot].store(to, Ordering::Release);
+                    self.report(BotEvent::Moved {
+                        bot: self.bot,
+                        from: *node,
+                        to,
+                        at: Instant::now(),
+                    });
+                    *node = to;
+                    first_ack = Some(to);
+                }
                 Some(_) => {}
                 None => return Ok(Ended::Lost("the session ended".into())),
             }
@@ -282,7 +322,10 @@ impl Pipeline for RoamingLane {
                 });
             }
             let first_ack = lost.map(|_| node);
-            let ended = self.session(&mut client, &mut lane, first_ack).await;
+            let mut node = node;
+            let ended = self
+                .session(&mut client, &mut lane, &mut node, first_ack)
+                .await;
             match ended {
                 Ok(Ended::Done) => {
                     // A node stopping under us now does not matter: the load is over.
