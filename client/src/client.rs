@@ -629,6 +629,7 @@ impl Driver {
         self.tried = 0;
         let mut attempt = 0;
         let mut backoff = Duration::from_millis(20);
+        let mut redirects = 0;
         loop {
             attempt += 1;
             let _ = self.events.send(Event::Reconnecting { attempt }).await;
@@ -644,12 +645,17 @@ impl Driver {
                     return Some((reader, writer));
                 }
                 Ok(Attempt::Redirected(to)) => {
-                    // Straight there next, after the usual pause: two nodes that disagree
-                    // for a moment cannot make the client spin.
                     self.endpoint = to;
                     self.tried = 0;
                     self.home = self.endpoint.clone();
-                    "redirected".to_owned()
+                    // Straight there; only nodes that keep sending it on (they disagree
+                    // for a moment) make it pause, so it cannot spin.
+                    redirects += 1;
+                    if redirects <= MAX_REDIRECTS {
+                        continue;
+                    }
+                    redirects = 0;
+                    "redirected again and again".to_owned()
                 }
                 Ok(Attempt::Over(event)) => {
                     let _ = self.events.send(event).await;
@@ -680,7 +686,7 @@ impl Driver {
                 return None;
             }
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+            backoff = (backoff * 2).min(MAX_RESUME_BACKOFF);
         }
     }
 
@@ -745,6 +751,10 @@ impl Driver {
         }
     }
 }
+
+/// The longest pause between resume attempts: a server restarting, or a cluster moving a
+/// dead node's sessions, is found within about this long of being ready.
+const MAX_RESUME_BACKOFF: Duration = Duration::from_millis(250);
 
 /// The shortest time one resume attempt gets, even when the window is nearly over.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);

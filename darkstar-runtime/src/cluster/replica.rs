@@ -151,8 +151,13 @@ impl DataService for ReplicaData {
         handled: &[(u64, u64)],
         scheduled: &[Scheduled],
     ) -> Commit {
-        // Every replica records what each session handled, for whichever node resumes it.
+        // Every replica records what each session handled, for whichever node resumes it:
+        // once per session, its newest (a session's messages are handled in order).
+        let mut newest: HashMap<u64, u64> = HashMap::with_capacity(handled.len());
         for &(session, seq) in handled {
+            newest.insert(session, seq);
+        }
+        for (session, seq) in newest {
             batch.bind(&handled_key(session), seq);
         }
         match self.propose(Waiter::Core(core), batch, core, &deliveries, scheduled) {
