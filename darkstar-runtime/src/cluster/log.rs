@@ -436,6 +436,15 @@ async fn ensure_schema(client: &Client, schema: &str) -> Result<(), tokio_postgr
                  node text NOT NULL,
                  record bytea NOT NULL,
                  appended timestamptz NOT NULL DEFAULT now());
+             -- Records are stored as they are: compressing each one costs PostgreSQL more
+             -- CPU, on append and on every read, than the bytes it saves are worth.
+             DO $$ BEGIN
+                 IF (SELECT attstorage FROM pg_attribute
+                     WHERE attrelid = '{schema}.log'::regclass AND attname = 'record') <> 'e'
+                 THEN
+                     ALTER TABLE {schema}.log ALTER COLUMN record SET STORAGE EXTERNAL;
+                 END IF;
+             END $$;
              CREATE TABLE IF NOT EXISTS {schema}.head (
                  one boolean PRIMARY KEY DEFAULT true CHECK (one),
                  position bigint NOT NULL);
