@@ -18,7 +18,7 @@ use tracing::{debug, error, warn};
 
 use super::error::ClusterError;
 use super::ids::FIRST;
-use super::log::Log;
+use super::log::{Log, Row};
 use super::record::{self, Entry};
 use super::replica::{ReplicaData, Waiter};
 use super::stats::LogCounters;
@@ -56,6 +56,39 @@ pub(crate) struct Progress {
     pub stop: std::sync::atomic::AtomicBool,
     /// Wakes the applier to notice `stop`.
     pub stopped: Notify,
+    /// Records this node appended, by position, handed straight to its applier so that
+    /// it need not read them back from PostgreSQL; taken once applied (or passed).
+    own: parking_lot::Mutex<std::collections::BTreeMap<u64, Row>>,
+    /// Wakes the applier for a record in `own`.
+    appended: Notify,
+}
+
+impl Progress {
+    /// This node appended `record` at `position`.
+    pub fn appended(&self, position: u64, record: Vec<u8>) {
+        let row = Row {
+            position,
+            record,
+            appended_us: now_us(),
+        };
+        self.own.lock().insert(position, row);
+        self.appended.notify_one();
+    }
+
+    /// The records this node appended from `position` on without a gap, taken; those
+    /// before it (applied from PostgreSQL meanwhile) are dropped.
+    fn own_from(&self, position: u64) -> Vec<Row> {
+        let mut own = self.own.lock();
+        *own = own.split_off(&position);
+        let mut rows = Vec::new();
+        while let Some(entry) = own.first_entry() {
+            if *entry.key() != position + rows.len() as u64 {
+                break;
+            }
+            rows.push(entry.remove());
+        }
+        rows
+    }
 }
 
 /// Where a replica resumes: the record of its last installed batch, and the first entry
@@ -115,19 +148,27 @@ pub(crate) async fn run(
         {
             reported = (std::time::Instant::now(), applied);
         }
-        let rows = match l.read(position - 1, READ_LIMIT).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                warn!(error = %e, "reading the shared log failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                continue;
-            }
-        };
+        // What this node appended itself comes straight from its proposer; the rest is
+        // read from the log.
+        let mut rows = progress.own_from(position);
         if rows.is_empty() {
-            // Woken by the next append's notification; the timeout only covers a
-            // notification lost with a connection.
-            let woken = futures_lite::future::or(notify.notified(), progress.stopped.notified());
+            rows = match l.read(position - 1, READ_LIMIT).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    warn!(error = %e, "reading the shared log failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            };
+        }
+        if rows.is_empty() {
+            // Woken by the next append's notification, or by this node's proposer; the
+            // timeout only covers a notification lost with a connection.
+            let woken = futures_lite::future::or(
+                futures_lite::future::or(notify.notified(), progress.appended.notified()),
+                progress.stopped.notified(),
+            );
             let _ = tokio::time::timeout(Duration::from_secs(1), woken).await;
             continue;
         }

@@ -42,23 +42,25 @@ pub(crate) async fn run(
         records += 1;
         let proposal = ((incarnation << COUNTER_BITS) | records) as i64;
         let record = record::seal(incarnation, count, &body);
-        append(&settings, &mut log, proposal, &record, &counters.counters).await;
+        let position = append(&settings, &mut log, proposal, &record, &counters.counters).await;
         let c = &counters.counters;
         c.records_appended.fetch_add(1, Ordering::Relaxed);
         c.bytes_appended
             .fetch_add(record.len() as u64, Ordering::Relaxed);
+        counters.appended(position, record);
     }
 }
 
 /// Appends one record, retrying (and reconnecting) until the log takes it: nothing is
 /// acknowledged meanwhile, and the proposal number keeps a retry from appending twice.
+/// Returns its position.
 async fn append(
     settings: &Settings,
     log: &mut Option<Log>,
     proposal: i64,
     record: &[u8],
     counters: &LogCounters,
-) {
+) -> u64 {
     let mut backoff = Duration::from_millis(50);
     loop {
         if log.as_ref().is_none_or(Log::is_closed) {
@@ -74,7 +76,7 @@ async fn append(
         }
         let l = log.as_ref().expect("connected above");
         match l.append(proposal, &settings.node, record).await {
-            Ok(_) => return,
+            Ok(position) => return position,
             Err(e) => {
                 counters.append_retries.fetch_add(1, Ordering::Relaxed);
                 warn!(error = %e, "appending to the shared log failed; retrying");
