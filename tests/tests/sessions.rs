@@ -474,3 +474,89 @@ async fn senders_in_other_tasks_and_events_in_a_select_loop_lose_nothing() {
     };
     assert_eq!(reason, DisconnectReason::LoggedOut);
 }
+
+const CHILD_DIR_VAR: &str = "DARKSTAR_SESSIONS_CHILD_DIR";
+
+/// The server of the test below, in a process of its own so that it can be killed: it
+/// prints `ready <addr>` and serves until it is.
+#[test]
+#[ignore = "run as a child process by a_session_outlives_kill_9_of_its_server"]
+fn session_server_child() {
+    let Ok(dir) = std::env::var(CHILD_DIR_VAR) else {
+        return;
+    };
+    let server = server(std::path::Path::new(&dir));
+    println!("ready {}", server.tcp_addr().expect("listens on TCP"));
+    // Until killed; a parent that died without killing it ends it by closing stdin.
+    let _ = std::io::stdin().read_line(&mut String::new());
+}
+
+/// Starts `session_server_child` on `dir`; the child and its address.
+fn spawn_server(dir: &std::path::Path) -> (std::process::Child, SocketAddr) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "session_server_child",
+            "--nocapture",
+        ])
+        .env(CHILD_DIR_VAR, dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("the child prints its address").unwrap();
+        if let Some(addr) = line.strip_prefix("ready ") {
+            break addr.parse().unwrap();
+        }
+    };
+    (child, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_outlives_kill_9_of_its_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, addr) = spawn_server(dir.path());
+    let proxy = Proxy::start(addr).await;
+    let endpoint = Endpoint::tcp(proxy.addr.to_string());
+    let mut c = welcomed(endpoint, "sleeper").await;
+    let (mut sent, mut got) = (0, 0);
+    exchange(&mut c, &mut sent, &mut got, 100).await;
+    // Killed with messages in flight both ways, without a word to the client.
+    for n in sent..sent + 40 {
+        c.send(n.to_string()).await.unwrap();
+    }
+    sent += 40;
+    proxy.point_to(None);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    proxy.cut();
+    let path = dir.path().to_owned();
+    let (mut second, addr) = tokio::task::spawn_blocking(move || spawn_server(&path))
+        .await
+        .unwrap();
+    proxy.point_to(Some(addr));
+    // Every reply, to messages handled before the kill and after, once and in order.
+    let mut reconnected = 0;
+    while got < sent {
+        match next(&mut c).await {
+            Event::Reconnected => reconnected += 1,
+            Event::Reconnecting { .. } => {}
+            Event::Message(body) => {
+                assert_eq!(String::from_utf8(body).unwrap(), format!("sleeper:{got}"));
+                got += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(reconnected, 1, "resumed once, on the restarted server");
+    exchange(&mut c, &mut sent, &mut got, 300).await;
+    c.logout().await.unwrap();
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
