@@ -82,7 +82,8 @@ config_keys! {
     frame_timeout_ms: u64 = 10_000,
         env = "DARKSTAR_FRAME_TIMEOUT_MS", value_name = "MS", valid = 1..=3_600_000;
     /// How long a session whose connection dropped waits for its client to resume, in
-    /// milliseconds.
+    /// milliseconds; also how long the sessions a restart restores wait, and in a cluster
+    /// the sessions of a node that died, for a resume on another node.
     resume_window_ms: u32 = 30_000,
         env = "DARKSTAR_RESUME_WINDOW_MS", value_name = "MS", valid = ..=86_400_000;
     /// Unacknowledged bytes queued for one session before its client counts as too slow
