@@ -281,10 +281,12 @@ impl Journal {
     /// ended. A session told of a shutdown is still in the table: it is kept for the next
     /// start.
     fn take_done(&self, shared: &Shared) -> Vec<Entry> {
-        let mut entries = self.entries.lock();
+        // Scanned outside the lock, which commits take under the store's writer lock: a
+        // long journal (a client slow to acknowledge) must not hold up commits.
+        let taken = std::mem::take(&mut *self.entries.lock());
         let mut done = Vec::new();
-        let mut kept = VecDeque::with_capacity(entries.len());
-        for e in entries.drain(..) {
+        let mut kept = VecDeque::with_capacity(taken.len());
+        for e in taken {
             let acked = e.last.iter().all(|&(session, seq)| {
                 shared
                     .sessions
@@ -297,6 +299,8 @@ impl Journal {
                 kept.push_back(e);
             }
         }
+        let mut entries = self.entries.lock();
+        kept.append(&mut entries);
         *entries = kept;
         done
     }
