@@ -417,13 +417,20 @@ fn settle_at_head(dirs: &[PathBuf], etcd: &Etcd, pg: &Postgres) -> Vec<End> {
     nodes.into_iter().map(|mut n| n.stop()).collect()
 }
 
-/// Starts every node at once: they take turns at the start-up lock.
+/// Starts every node of the bank at once: they take turns at the start-up lock.
 fn start_all(dirs: &[PathBuf], etcd: &Etcd, pg: &Postgres) -> Vec<NodeProcess> {
+    start_all_app("bank", dirs, etcd, pg)
+}
+
+/// Starts every node at once, each running `app`.
+fn start_all_app(app: &str, dirs: &[PathBuf], etcd: &Etcd, pg: &Postgres) -> Vec<NodeProcess> {
     std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .iter()
             .enumerate()
-            .map(|(i, dir)| s.spawn(move || start_node(&format!("node-{i}"), dir, etcd, pg)))
+            .map(|(i, dir)| {
+                s.spawn(move || start_app_node(app, &format!("node-{i}"), dir, etcd, pg))
+            })
             .collect();
         handles
             .into_iter()
@@ -1189,20 +1196,7 @@ fn channel_members_on_every_node_hear_everything_in_one_order() {
     let etcd = Etcd::start().expect("start etcd");
     let root = tempfile::tempdir().expect("temp dir");
     let dirs = dirs(root.path());
-    let nodes: Vec<NodeProcess> = std::thread::scope(|s| {
-        let handles: Vec<_> = dirs
-            .iter()
-            .enumerate()
-            .map(|(i, dir)| {
-                let (etcd, pg) = (&etcd, &pg);
-                s.spawn(move || start_app_node("chat", &format!("node-{i}"), dir, etcd, pg))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a node started"))
-            .collect()
-    });
+    let nodes: Vec<NodeProcess> = start_all_app("chat", &dirs, &etcd, &pg);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -1290,20 +1284,7 @@ fn a_session_resumes_on_another_node_when_its_node_dies() {
     let etcd = Etcd::start().expect("start etcd");
     let root = tempfile::tempdir().expect("temp dir");
     let dirs = dirs(root.path());
-    let mut nodes: Vec<NodeProcess> = std::thread::scope(|s| {
-        let handles: Vec<_> = dirs
-            .iter()
-            .enumerate()
-            .map(|(i, dir)| {
-                let (etcd, pg) = (&etcd, &pg);
-                s.spawn(move || start_app_node("echo", &format!("node-{i}"), dir, etcd, pg))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a node started"))
-            .collect()
-    });
+    let mut nodes: Vec<NodeProcess> = start_all_app("echo", &dirs, &etcd, &pg);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -325,6 +325,24 @@ async fn exchange(c: &mut Client, sent: &mut usize, got: &mut usize, upto: usize
     }
 }
 
+/// Reads replies until `got` reaches `sent`, each the next one expected, while the client
+/// resumes; how many times it resumed.
+async fn replies_through_resume(c: &mut Client, got: &mut usize, sent: usize) -> usize {
+    let mut reconnected = 0;
+    while *got < sent {
+        match next(c).await {
+            Event::Reconnected => reconnected += 1,
+            Event::Reconnecting { .. } => {}
+            Event::Message(body) => {
+                assert_eq!(String::from_utf8(body).unwrap(), format!("sleeper:{got}"));
+                *got += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    reconnected
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_outlives_a_server_restart_with_nothing_lost_or_repeated() {
     let dir = tempfile::tempdir().unwrap();
@@ -354,18 +372,7 @@ async fn a_session_outlives_a_server_restart_with_nothing_lost_or_repeated() {
     proxy.point_to(second.tcp_addr());
 
     // Every reply, to messages handled before the restart and after, once and in order.
-    let mut reconnected = 0;
-    while got < sent {
-        match next(&mut c).await {
-            Event::Reconnected => reconnected += 1,
-            Event::Reconnecting { .. } => {}
-            Event::Message(body) => {
-                assert_eq!(String::from_utf8(body).unwrap(), format!("sleeper:{got}"));
-                got += 1;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let reconnected = replies_through_resume(&mut c, &mut got, sent).await;
     assert_eq!(reconnected, 1, "resumed once, on the restarted server");
     assert_eq!(
         proxy.carried.load(Ordering::SeqCst),
@@ -542,18 +549,7 @@ async fn a_session_outlives_kill_9_of_its_server() {
         .unwrap();
     proxy.point_to(Some(addr));
     // Every reply, to messages handled before the kill and after, once and in order.
-    let mut reconnected = 0;
-    while got < sent {
-        match next(&mut c).await {
-            Event::Reconnected => reconnected += 1,
-            Event::Reconnecting { .. } => {}
-            Event::Message(body) => {
-                assert_eq!(String::from_utf8(body).unwrap(), format!("sleeper:{got}"));
-                got += 1;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let reconnected = replies_through_resume(&mut c, &mut got, sent).await;
     assert_eq!(reconnected, 1, "resumed once, on the restarted server");
     exchange(&mut c, &mut sent, &mut got, 300).await;
     c.logout().await.unwrap();

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use darkstar_sdk::{decode, encode, managed, Delivery, Stored};
-use darkstar_storage::{Batch, CommitError, Snapshot, Store};
+use darkstar_storage::{Batch, Binding, CommitError, Snapshot, Store};
 use parking_lot::Mutex;
 use tracing::warn;
 
@@ -88,13 +88,7 @@ pub(crate) fn replicated_frames(
     let start = received >> super::post::FRAME_BITS << super::post::FRAME_BITS;
     let mut after = replicated_name(start.saturating_sub(1));
     let mut out = Vec::new();
-    while let Some((name, binding)) = snap.next_name(Some(&after)) {
-        let Some(first) = name
-            .strip_prefix(OUTBOX_PREFIX)
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            break;
-        };
+    while let Some((name, first, binding)) = next_entry(snap, &after) {
         match read(snap, binding.id) {
             Ok((ds, _)) => frames(first, &ds, |s, frame| {
                 if let Some(f) = frame.filter(|f| s == session && f.seq() > Some(received)) {
@@ -110,19 +104,20 @@ pub(crate) fn replicated_frames(
     out
 }
 
+/// The outbox entry named after `after`: its name, the number in it, and its binding.
+fn next_entry(snap: &Snapshot, after: &str) -> Option<(String, u64, Binding)> {
+    let (name, binding) = snap.next_name(Some(after))?;
+    let n = name.strip_prefix(OUTBOX_PREFIX)?.parse().ok()?;
+    Some((name, n, binding))
+}
+
 /// A batch removing every replicated entry whose first frame is below `first` (at most
 /// `limit` of them); `None` if there are none.
 pub(crate) fn remove_below(snap: &Snapshot, first: u64, limit: usize) -> Option<Batch> {
     let mut batch = Batch::new();
     let mut after = OUTBOX_PREFIX.to_owned();
     let mut n = 0;
-    while let Some((name, binding)) = snap.next_name(Some(&after)) {
-        let Some(at) = name
-            .strip_prefix(OUTBOX_PREFIX)
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            break;
-        };
+    while let Some((name, at, binding)) = next_entry(snap, &after) {
         if at >= first || n == limit {
             break;
         }
