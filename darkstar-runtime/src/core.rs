@@ -82,11 +82,16 @@ pub(crate) struct CoreSetup {
 /// Runs a core until shutdown.
 pub(crate) async fn run(setup: CoreSetup) {
     let (done_tx, done_rx) = local_channel::new_unbounded();
-    let metrics = CoreMetrics::new(setup.index, &setup.shared.registry);
+    let metrics = CoreMetrics::new(
+        setup.index,
+        &setup.shared.registry,
+        &setup.shared.counters[setup.index],
+    );
     let completer = glommio::spawn_local(complete(
         setup.shared.clone(),
         done_rx,
         metrics.commit_seconds.clone(),
+        setup.index,
     ));
     let mut core = Core {
         index: setup.index,
@@ -120,12 +125,21 @@ pub(crate) async fn run(setup: CoreSetup) {
 
 /// Sends replies once their batch may be acknowledged (on disk, under full durability),
 /// in commit order.
-async fn complete(shared: Arc<Shared>, done: LocalReceiver<Done>, commit_seconds: Histogram) {
+async fn complete(
+    shared: Arc<Shared>,
+    done: LocalReceiver<Done>,
+    commit_seconds: Histogram,
+    core: usize,
+) {
     while let Some(d) = done.recv().await {
         // On disk under full durability; at once under relaxed, which trades the last
         // sync interval for latency.
         let durable = shared.store.acknowledged(d.seq).await;
-        commit_seconds.record(d.started.elapsed().as_secs_f64());
+        let took = d.started.elapsed();
+        commit_seconds.record(took.as_secs_f64());
+        shared.counters[core]
+            .commit_latency
+            .record(took.as_micros() as u64);
         let result = durable.map_err(|e| darkstar_sdk::TaskError::Unavailable {
             reason: e.to_string(),
         });
@@ -219,9 +233,11 @@ impl Core {
             }
             let started = Instant::now();
             self.run_batch(started);
-            self.metrics
-                .busy_us
-                .increment(started.elapsed().as_micros() as u64);
+            let busy = started.elapsed().as_micros() as u64;
+            self.metrics.busy_us.increment(busy);
+            let counters = &self.shared.counters[self.index];
+            CoreCounters::add(&counters.busy_us, busy);
+            counters.run_latency.record(busy);
             // Let the completer send the replies of batches that are now durable: under
             // sustained load the queue is never empty, and the executor's own preemption
             // comes only every 100 ms.
@@ -246,6 +262,10 @@ impl Core {
             }
         }
         self.metrics.timers.set(self.timers.len() as f64);
+        self.shared.counters[self.index].timers.store(
+            self.timers.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     fn accept(&mut self, job: Job, now: u64) {

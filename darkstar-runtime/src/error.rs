@@ -74,6 +74,9 @@ pub enum StartError {
     /// The metrics endpoint could not start.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    /// The admin listener could not start.
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     /// The executor threads could not start.
     #[error("cannot start the executors: {0}")]
     Executors(String),

@@ -22,12 +22,14 @@
 mod attempt;
 mod catalog;
 mod changes;
+mod admin;
 mod clock;
 pub mod cluster;
 mod config;
 mod core;
 mod data;
 mod error;
+mod histogram;
 mod job;
 mod logging;
 mod main_error;
@@ -56,6 +58,7 @@ pub use net::{
     raise_open_file_limit, AccountCommand, AccountCommandError, AccountError, Accounts,
     Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME, WEBSOCKET_SUBPROTOCOL,
 };
-pub use placement::Placement;
+pub use admin::AdminError;
+pub use placement::{HotObject, Placement};
 pub use server::{Server, ServerBuilder, StopCause, Submission};
 pub use stats::RuntimeStats;

@@ -25,7 +25,11 @@ use std::net::SocketAddr;
 use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
 use crate::registry::Registry;
+use crate::stats::{CoreCounters, TaskCounts};
 
 /// Why the exporter could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,28 +65,56 @@ pub fn serve_prometheus(addr: SocketAddr) -> Result<(), MetricsError> {
         })
 }
 
-/// Counters of one task type.
+/// A counter the exporter serves and the admin API reads: each increment goes to both.
+pub(crate) struct Tally {
+    exported: Counter,
+    counts: Arc<TaskCounts>,
+    field: fn(&TaskCounts) -> &AtomicU64,
+}
+
+impl Tally {
+    pub fn increment(&self, n: u64) {
+        self.exported.increment(n);
+        CoreCounters::add((self.field)(&self.counts), n);
+    }
+}
+
+/// Counters of one task type on one core.
 pub(crate) struct TaskMetrics {
-    pub commits: Counter,
-    pub conflicts: Counter,
-    pub time_limits: Counter,
-    pub errors: Counter,
-    pub panics: Counter,
-    pub retries: Counter,
-    pub rescheduled: Counter,
+    pub commits: Tally,
+    pub conflicts: Tally,
+    pub time_limits: Tally,
+    pub errors: Tally,
+    pub panics: Tally,
+    pub retries: Tally,
+    pub rescheduled: Tally,
 }
 
 impl TaskMetrics {
-    fn new(task: &'static str) -> TaskMetrics {
+    fn new(task: &'static str, counts: &Arc<TaskCounts>) -> TaskMetrics {
+        let tally = |exported: Counter, field: fn(&TaskCounts) -> &AtomicU64| Tally {
+            exported,
+            counts: counts.clone(),
+            field,
+        };
         let abort = |reason: &'static str| counter!("darkstar_task_aborts_total", "task" => task, "reason" => reason);
         TaskMetrics {
-            commits: counter!("darkstar_task_commits_total", "task" => task),
-            conflicts: abort("conflict"),
-            time_limits: abort("time_limit"),
-            errors: abort("error"),
-            panics: abort("panic"),
-            retries: counter!("darkstar_task_retries_total", "task" => task),
-            rescheduled: counter!("darkstar_task_rescheduled_total", "task" => task),
+            commits: tally(
+                counter!("darkstar_task_commits_total", "task" => task),
+                |c| &c.commits,
+            ),
+            conflicts: tally(abort("conflict"), |c| &c.conflicts),
+            time_limits: tally(abort("time_limit"), |c| &c.time_limits),
+            errors: tally(abort("error"), |c| &c.errors),
+            panics: tally(abort("panic"), |c| &c.panics),
+            retries: tally(
+                counter!("darkstar_task_retries_total", "task" => task),
+                |c| &c.retries,
+            ),
+            rescheduled: tally(
+                counter!("darkstar_task_rescheduled_total", "task" => task),
+                |c| &c.rescheduled,
+            ),
         }
     }
 }
@@ -98,18 +130,20 @@ pub(crate) struct CoreMetrics {
 }
 
 impl CoreMetrics {
-    pub fn new(core: usize, registry: &Registry) -> CoreMetrics {
-        let core = core.to_string();
+    pub fn new(core: usize, registry: &Registry, counters: &CoreCounters) -> CoreMetrics {
+        assert_eq!(counters.tasks.len(), registry.names().len());
+        let index = core.to_string();
         CoreMetrics {
             tasks: registry
                 .names()
                 .iter()
-                .map(|&name| TaskMetrics::new(name))
+                .zip(counters.tasks.iter())
+                .map(|(&name, counts)| TaskMetrics::new(name, counts))
                 .collect(),
             commit_seconds: histogram!("darkstar_commit_seconds"),
             batch_tasks: histogram!("darkstar_batch_tasks"),
-            busy_us: counter!("darkstar_core_busy_microseconds_total", "core" => core.clone()),
-            timers: gauge!("darkstar_timers", "core" => core),
+            busy_us: counter!("darkstar_core_busy_microseconds_total", "core" => index.clone()),
+            timers: gauge!("darkstar_timers", "core" => index),
         }
     }
 }
@@ -148,12 +182,21 @@ impl NetMetrics {
     }
 }
 
+/// Connections accepted and logins accepted by this process, for the admin API (which
+/// serves one server; a process runs one, but for tests).
+pub(crate) static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static LOGINS: AtomicU64 = AtomicU64::new(0);
+
 /// Counts a connection accepted on `transport`.
 pub(crate) fn connection_accepted(transport: &'static str) {
     counter!("darkstar_connections_total", "transport" => transport).increment(1);
+    CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Counts a login by outcome.
 pub(crate) fn login(outcome: &'static str) {
     counter!("darkstar_logins_total", "outcome" => outcome).increment(1);
+    if outcome == "accepted" {
+        LOGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -55,6 +55,20 @@ pub(crate) fn user_name(key: &str) -> Option<&str> {
     key.strip_prefix(USER)
 }
 
+/// How many names start with `prefix` at `snap`: a walk of that range of the name index.
+pub(crate) fn count_with_prefix(snap: &darkstar_storage::Snapshot, prefix: &str) -> usize {
+    let mut after = prefix.to_owned();
+    let mut n = 0;
+    while let Some((name, _)) = snap.next_name(Some(&after)) {
+        if !name.starts_with(prefix) {
+            break;
+        }
+        n += 1;
+        after = name;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,19 @@ pub const SLOTS: usize = 4096;
 pub const HOT_AFTER: u64 = 2;
 const HOT_ENTRIES: usize = 8192;
 
+/// An object placement learned is hot ([`Placement::hot_objects`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HotObject {
+    /// The object's id.
+    pub id: u64,
+    /// Conflicts counted on it (at most 255).
+    pub conflicts: u64,
+    /// Its group: hot objects that conflicted with each other share one.
+    pub group: usize,
+    /// The core the group's tasks run on.
+    pub core: usize,
+}
+
 /// The placement table and the hot-object table. Shared by every core.
 #[derive(Debug)]
 pub struct Placement {
@@ -198,6 +211,40 @@ impl Placement {
         }
     }
 
+    /// The hot objects now, the most conflicted first: what placement learned, for the
+    /// admin API and the dashboard. Objects of one group conflicted with each other.
+    pub fn hot_objects(&self) -> Vec<HotObject> {
+        let mut hot: Vec<HotObject> = self
+            .hot
+            .iter()
+            .filter_map(|e| {
+                let e = e.load(Ordering::Relaxed);
+                let conflicts = (e >> 16) & 0xff;
+                if e == 0 || conflicts < HOT_AFTER {
+                    return None;
+                }
+                let group = self.find((e & 0xffff) as usize);
+                Some(HotObject {
+                    id: (e >> 24) - 1,
+                    conflicts,
+                    group,
+                    core: self.owner[group].load(Ordering::Relaxed) as usize,
+                })
+            })
+            .collect();
+        hot.sort_by(|a, b| b.conflicts.cmp(&a.conflicts).then(a.id.cmp(&b.id)));
+        hot
+    }
+
+    /// How many slots each core has.
+    pub fn slots_per_core(&self) -> Vec<usize> {
+        let mut per = vec![0; self.cores];
+        for s in self.slots.iter() {
+            per[s.load(Ordering::Relaxed) as usize] += 1;
+        }
+        per
+    }
+
     /// Forgets every hot object.
     pub fn clear_hot(&self) {
         for e in self.hot.iter() {
@@ -249,7 +296,19 @@ mod tests {
         );
         assert_eq!(p.conflict(x, &[x, 7]), Some(owner), "merged into 7's group");
         assert_eq!(p.hot_owner(9), Some(owner));
+        let hot = p.hot_objects();
+        let ids: Vec<u64> = hot.iter().map(|h| h.id).collect();
+        for id in [7, 9, x] {
+            assert!(ids.contains(&id), "{id} is listed hot: {hot:?}");
+        }
+        assert!(
+            hot.iter().all(|h| h.core == owner),
+            "one merged group: {hot:?}"
+        );
+        assert!(hot.windows(2).all(|w| w[0].conflicts >= w[1].conflicts));
+        assert_eq!(p.slots_per_core().iter().sum::<usize>(), SLOTS);
         p.clear_hot();
         assert_eq!(p.hot_owner(7), None);
+        assert!(p.hot_objects().is_empty());
     }
 }

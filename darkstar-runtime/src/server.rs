@@ -89,6 +89,8 @@ pub struct Server {
     cluster: Option<cluster::Node>,
     /// On a single server, the thread removing acknowledged outbox entries.
     trimmer: Option<std::thread::JoinHandle<()>>,
+    /// The admin API and dashboard, if `admin_addr` is set.
+    admin: Option<crate::admin::AdminListener>,
 }
 
 impl std::fmt::Debug for Server {
@@ -338,6 +340,7 @@ impl Server {
             cores,
             cluster: node,
             trimmer: None,
+            admin: None,
         };
         let restored_sessions = restored.len();
         server.network = Network::start(shared.clone(), &config, authenticator, restored)?;
@@ -364,6 +367,21 @@ impl Server {
             }
         }
         server.shared.ownership.mark_started();
+        if let Some(addr) = config.admin_addr {
+            let view = crate::admin::View {
+                shared: server.shared.clone(),
+                accounts: server.accounts.clone(),
+                tcp_addr: server.network.tcp_addr,
+                ws_addr: server.network.ws_addr,
+                cluster: server.cluster.as_ref().map(cluster::Node::operator),
+                started: std::time::Instant::now(),
+            };
+            server.admin = Some(crate::admin::AdminListener::start(
+                addr,
+                config.admin_token.as_deref(),
+                view,
+            )?);
+        }
         info!(
             cores,
             dir = %config.data_dir.display(),
@@ -375,6 +393,7 @@ impl Server {
             register_on_login = config.register_on_login,
             tcp_addr = server.network.tcp_addr.map(tracing::field::display),
             ws_addr = server.network.ws_addr.map(tracing::field::display),
+            admin_addr = server.admin.as_ref().map(|a| tracing::field::display(a.addr())),
             "server started"
         );
         if server.network.tcp_addr.is_none() && server.network.ws_addr.is_none() {
@@ -452,6 +471,12 @@ impl Server {
         self.network.ws_addr
     }
 
+    /// The address of the admin API and dashboard, if `admin_addr` is set (with port 0 in
+    /// the configuration, the port the system chose).
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin.as_ref().map(crate::admin::AdminListener::addr)
+    }
+
     /// The password accounts kept in the store: the admin path to create them.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
@@ -467,17 +492,10 @@ impl Server {
     /// node's replica has them (a dead node's sessions count until they are resumed
     /// elsewhere or ended once the resume window has passed).
     pub fn stored_sessions(&self) -> usize {
-        let snap = self.shared.store.snapshot();
-        let mut after = crate::session::SESSION_PREFIX.to_owned();
-        let mut n = 0;
-        while let Some((key, _)) = snap.next_name(Some(&after)) {
-            if crate::session::session_of_key(&key).is_none() {
-                break;
-            }
-            n += 1;
-            after = key;
-        }
-        n
+        crate::names::count_with_prefix(
+            &self.shared.store.snapshot(),
+            crate::session::SESSION_PREFIX,
+        )
     }
 
     /// The placement table, to move affinity slots between cores.
@@ -601,6 +619,8 @@ impl Server {
         let Some(threads) = self.threads.take() else {
             return Ok(());
         };
+        // First, so that no operator acts on a server half stopped.
+        self.admin = None;
         self.network.stop(&self.shared);
         self.shared.stop();
         let mut result = Ok(());

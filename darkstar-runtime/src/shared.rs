@@ -77,6 +77,7 @@ impl Shared {
     ) -> Shared {
         assert_eq!(placement.cores(), inboxes.len());
         let inboxes_len = inboxes.len();
+        let task_types = registry.names().len();
         Shared {
             store,
             data,
@@ -89,7 +90,9 @@ impl Shared {
             ownership,
             inboxes,
             limits,
-            counters: (0..inboxes_len).map(|_| CoreCounters::default()).collect(),
+            counters: (0..inboxes_len)
+                .map(|_| CoreCounters::new(task_types))
+                .collect(),
             session_secret: std::sync::OnceLock::new(),
             stopping: AtomicBool::new(false),
             stop_reason: std::sync::OnceLock::new(),

@@ -53,3 +53,35 @@ pub fn serve(server: Server, seconds: u64) -> ExitCode {
         Err(e) => report(e),
     }
 }
+
+/// A demo whose admin listener is asked for (`--admin-addr`) but given no token gets a
+/// fresh random one, returned so that it can be shown; `None` when the listener is off or
+/// the token was given.
+pub fn admin_token(config: &mut Config) -> Option<String> {
+    if config.admin_addr.is_none() || config.admin_token.is_some() {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the system's random numbers");
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    config.admin_token = Some(token.clone());
+    Some(token)
+}
+
+/// Prints where the dashboard of `server` is, with `token` in the address's fragment (which
+/// the browser keeps to itself: the page sends it as a header), and how to use the admin
+/// tool. Nothing when the admin listener is off.
+pub fn print_admin(server: &Server, token: Option<&str>) {
+    let Some(addr) = server.admin_addr() else {
+        return;
+    };
+    match token {
+        Some(token) => {
+            println!("dashboard: http://{addr}/#token={token}");
+            println!(
+                "admin tool: DARKSTAR_ADMIN_TOKEN={token} cargo run -p darkstar-admin -- --url http://{addr} status"
+            );
+        }
+        None => println!("dashboard: http://{addr}/ (give it the admin token)"),
+    }
+}

@@ -7,9 +7,11 @@
 //! that measure its memory or read its logs, is `darkstar_examples::attack::child`.)
 //! [`engines`] starts real PostgreSQL and etcd servers, on loopback with fresh data
 //! directories, for the tests of the cluster mode (it lives in the examples crate, whose
-//! cluster demo and benchmark start the engines too).
+//! cluster demo and benchmark start the engines too). [`node`] prepares the TypeScript
+//! packages under `web/` for the tests that run them in Node.js and in Chromium.
 
 pub use darkstar_examples::engines;
+pub mod node;
 pub mod prometheus;
 pub mod server_config;
 

@@ -18,6 +18,7 @@ mod error;
 mod ids;
 mod log;
 mod members;
+mod operator;
 mod ownership;
 mod proposer;
 mod record;
@@ -41,6 +42,7 @@ use crate::config::Config;
 use crate::shared::Shared;
 use applier::Progress;
 use members::{Announce, Lost, Membership};
+pub(crate) use operator::Operator;
 
 /// What a node needs to know of its cluster, from the configuration.
 #[derive(Clone, Debug)]
@@ -368,6 +370,17 @@ impl Node {
     /// The node's log figures so far.
     pub fn stats(&self) -> ClusterStats {
         self.progress.counters.snapshot()
+    }
+
+    /// What the admin API reads and changes of this node's cluster.
+    pub fn operator(&self) -> Operator {
+        Operator::new(
+            self.settings.node.clone(),
+            self.settings.cluster.clone(),
+            self.settings.etcd.join(","),
+            self.progress.clone(),
+            self.membership.clone(),
+        )
     }
 
     /// Leaves the cluster and stops the node's threads. Call after the cores stopped.

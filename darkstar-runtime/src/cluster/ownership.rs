@@ -101,6 +101,11 @@ impl Ownership {
         *self.table.write() = None;
     }
 
+    /// The placement table this node follows, if it has one yet (never on its own).
+    pub fn table(&self) -> Option<Arc<Table>> {
+        self.table.read().clone()
+    }
+
     /// Whether this node is a cluster node the placement table does not (or no longer)
     /// name: it must take no player, since it cannot tell where players belong.
     pub fn unplaced(&self) -> bool {

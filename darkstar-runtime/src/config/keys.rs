@@ -55,6 +55,18 @@ config_keys! {
     log: String = "info".to_owned(),
         env = "DARKSTAR_LOG", value_name = "FILTER";
 
+    // Administration.
+
+    /// Where to serve the admin API and the dashboard; unset, they are not served. Keep it
+    /// on loopback or a private network, and never on a game port.
+    admin_addr: Option<SocketAddr> = None,
+        env = "DARKSTAR_ADMIN_ADDR", value_name = "ADDR";
+    /// The token every admin request but the health check must carry (`Authorization:
+    /// Bearer <token>`), at least 16 characters; required with `admin_addr`. Prefer the
+    /// environment variable to the flag, which other users can read in the process list.
+    admin_token: Option<String> = None,
+        env = "DARKSTAR_ADMIN_TOKEN", value_name = "TOKEN";
+
     // Network and login.
 
     /// Where clients connect over TCP; unset, the server takes no TCP clients.

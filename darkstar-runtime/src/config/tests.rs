@@ -254,6 +254,8 @@ fn book_sample_files_are_valid_and_one_has_every_key() {
     let places = [
         "data_dir",
         "metrics_addr",
+        "admin_addr",
+        "admin_token",
         "tcp_addr",
         "ws_addr",
         "cluster_etcd",

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 
 use super::orphans;
 use super::table::{assign, Table};
-use super::{nodes_prefix, placement_key};
+use super::{drain_prefix, nodes_prefix, placement_key};
 use crate::shared::Shared;
 
 /// How often the leader looks again even if membership has not changed.
@@ -73,7 +73,11 @@ async fn lead(
         .to_vec();
     info!("this node leads the meta-service");
     let prefix = nodes_prefix(cluster);
+    let drains = drain_prefix(cluster);
     let key = placement_key(cluster);
+    // One watch covers membership and drains: everything under the cluster's prefix,
+    // of which only those two ranges matter.
+    let everything = format!("/{cluster}/");
     loop {
         let members = client
             .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
@@ -103,6 +107,13 @@ async fn lead(
         if ended > 0 {
             info!(sessions = ended, "ending the sessions of nodes that died");
         }
+        let draining: Vec<String> = client
+            .get(drains.clone(), Some(GetOptions::new().with_prefix()))
+            .await?
+            .kvs()
+            .iter()
+            .filter_map(|kv| Some(kv.key_str().ok()?.strip_prefix(&drains)?.to_owned()))
+            .collect();
         let stored = client.get(key.clone(), None).await?;
         let (current, modified) = match stored.kvs().first() {
             Some(kv) => (
@@ -114,7 +125,7 @@ async fn lead(
             ),
             None => (Table::default(), 0),
         };
-        let next = assign(&current, &live);
+        let next = assign(&current, &live, &draining);
         if next != current {
             let txn = Txn::new()
                 .when([
@@ -130,12 +141,12 @@ async fn lead(
                 }
                 continue;
             }
-            info!(nodes = ?next.nodes, "placement table written");
+            info!(nodes = ?next.nodes, draining = ?draining, "placement table written");
         }
-        // Until membership changes.
+        // Until membership or a drain changes.
         let mut events = client
             .watch(
-                prefix.clone(),
+                everything.clone(),
                 Some(
                     WatchOptions::new()
                         .with_prefix()
@@ -151,10 +162,12 @@ async fn lead(
             };
             match message? {
                 Some(reply)
-                    if reply
-                        .events()
-                        .iter()
-                        .any(|e| matches!(e.event_type(), EventType::Put | EventType::Delete)) =>
+                    if reply.events().iter().any(|e| {
+                        matches!(e.event_type(), EventType::Put | EventType::Delete)
+                            && e.kv()
+                                .and_then(|kv| kv.key_str().ok())
+                                .is_some_and(|k| k.starts_with(&prefix) || k.starts_with(&drains))
+                    }) =>
                 {
                     break
                 }

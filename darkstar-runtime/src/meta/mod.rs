@@ -3,8 +3,9 @@
 //!
 //! One node at a time leads it, elected through an etcd lock held under the node's lease
 //! ([`leader`]): it watches membership and writes the placement table ([`table`]), slots to
-//! nodes, when the table is first needed, when a node joins and when a node's lease
-//! expires (its slots go to the live nodes). Every node follows the table ([`follower`]):
+//! nodes, when the table is first needed, when a node joins, when a node's lease
+//! expires (its slots go to the live nodes) and when an operator drains a node or ends a
+//! drain ([`drain_prefix`]). Every node follows the table ([`follower`]):
 //! it takes the slots the table gives it, and the stored tasks in them, from its replica.
 //! Moving work is only a change of the table: every node holds all the data.
 
@@ -22,4 +23,10 @@ pub(crate) fn placement_key(cluster: &str) -> String {
 /// The etcd prefix of the live nodes' keys.
 pub(crate) fn nodes_prefix(cluster: &str) -> String {
     format!("/{cluster}/nodes/")
+}
+
+/// The etcd prefix of the nodes an operator asked to drain (`<prefix><node>`): the leader
+/// gives their slots to the others.
+pub(crate) fn drain_prefix(cluster: &str) -> String {
+    format!("/{cluster}/drain/")
 }

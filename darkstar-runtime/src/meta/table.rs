@@ -139,12 +139,15 @@ impl Table {
     }
 }
 
-/// The next table for the live nodes `live` (name and published address): slots of live owners stay where they are,
-/// slots without a live owner go to the live node with the fewest, and then slots move
-/// from the fullest to the emptiest until no node holds more than one above another. So a
-/// dead node's slots are spread over the others, and a new node takes its share, while
-/// no other slot moves.
-pub(crate) fn assign(current: &Table, live: &[(String, String)]) -> Table {
+/// The next table for the live nodes `live` (name and published address), of which those
+/// named in `draining` are to hand their slots over: slots of live owners stay where they
+/// are, slots without a live owner (or with a draining one) go to the live node with the
+/// fewest, and then slots move from the fullest to the emptiest until no node holds more
+/// than one above another. So a dead node's slots are spread over the others, and a new
+/// node takes its share, while no other slot moves. A draining node stays in the table
+/// with no slot, so that it sends its logins on to the owners; if every live node is
+/// draining, none is.
+pub(crate) fn assign(current: &Table, live: &[(String, String)], draining: &[String]) -> Table {
     let mut live: Vec<(String, String)> = live.to_vec();
     live.sort();
     live.dedup_by(|a, b| a.0 == b.0);
@@ -153,7 +156,16 @@ pub(crate) fn assign(current: &Table, live: &[(String, String)]) -> Table {
     if nodes.is_empty() {
         return Table::default();
     }
-    let index = |name: &str| nodes.iter().position(|n| n == name);
+    let mut eligible: Vec<bool> = nodes.iter().map(|n| !draining.contains(n)).collect();
+    if !eligible.contains(&true) {
+        eligible = vec![true; nodes.len()];
+    }
+    let index = |name: &str| {
+        nodes
+            .iter()
+            .position(|n| n == name)
+            .filter(|&i| eligible[i])
+    };
     let mut owners: Vec<u8> = (0..SLOTS)
         .map(|s| current.owner(s).and_then(index).map_or(NONE, |i| i as u8))
         .collect();
@@ -163,10 +175,12 @@ pub(crate) fn assign(current: &Table, live: &[(String, String)]) -> Table {
             counts[o as usize] += 1;
         }
     }
+    let candidates: Vec<usize> = (0..nodes.len()).filter(|&i| eligible[i]).collect();
     let emptiest = |counts: &[usize]| {
-        (0..counts.len())
-            .min_by_key(|&i| counts[i])
-            .expect("at least one node")
+        *candidates
+            .iter()
+            .min_by_key(|&&i| counts[i])
+            .expect("at least one eligible node")
     };
     for o in owners.iter_mut().filter(|o| **o == NONE) {
         let i = emptiest(&counts);
@@ -174,10 +188,11 @@ pub(crate) fn assign(current: &Table, live: &[(String, String)]) -> Table {
         counts[i] += 1;
     }
     loop {
-        let (full, empty) = (
-            (0..counts.len()).max_by_key(|&i| counts[i]).expect("nodes"),
-            emptiest(&counts),
-        );
+        let full = *candidates
+            .iter()
+            .max_by_key(|&&i| counts[i])
+            .expect("eligible nodes");
+        let empty = emptiest(&counts);
         if counts[full] <= counts[empty] + 1 {
             break;
         }
@@ -190,6 +205,7 @@ pub(crate) fn assign(current: &Table, live: &[(String, String)]) -> Table {
         counts[full] -= 1;
         counts[empty] += 1;
     }
+    debug_assert!(owners.iter().all(|&o| o != NONE && eligible[o as usize]));
     Table {
         nodes,
         addresses,
@@ -215,16 +231,16 @@ mod tests {
 
     #[test]
     fn slots_spread_evenly_and_only_a_share_moves() {
-        let one = assign(&Table::default(), &names(&["a"]));
+        let one = assign(&Table::default(), &names(&["a"]), &[]);
         assert_eq!(counts(&one), vec![SLOTS]);
-        let three = assign(&one, &names(&["a", "b", "c"]));
+        let three = assign(&one, &names(&["a", "b", "c"]), &[]);
         let c = counts(&three);
         assert!(
             c.iter().max().unwrap() - c.iter().min().unwrap() <= 1,
             "{c:?}"
         );
         // A node joining takes slots only from the others; none moves between old nodes.
-        let four = assign(&three, &names(&["a", "b", "c", "d"]));
+        let four = assign(&three, &names(&["a", "b", "c", "d"]), &[]);
         for s in 0..SLOTS {
             let (before, after) = (three.owner(s).unwrap(), four.owner(s).unwrap());
             assert!(
@@ -233,7 +249,7 @@ mod tests {
             );
         }
         // A node dying hands out only its own slots.
-        let two = assign(&three, &names(&["a", "c"]));
+        let two = assign(&three, &names(&["a", "c"]), &[]);
         for s in 0..SLOTS {
             if three.owner(s) != Some("b") {
                 assert_eq!(three.owner(s), two.owner(s), "slot {s}");
@@ -241,15 +257,40 @@ mod tests {
         }
         assert_eq!(counts(&two).iter().sum::<usize>(), SLOTS);
         assert_eq!(
-            assign(&two, &names(&["a", "c"])),
+            assign(&two, &names(&["a", "c"]), &[]),
             two,
             "a stable table stays"
         );
     }
 
     #[test]
+    fn a_draining_node_keeps_its_place_and_hands_over_only_its_slots() {
+        let three = assign(&Table::default(), &names(&["a", "b", "c"]), &[]);
+        let drained = assign(&three, &names(&["a", "b", "c"]), &["b".to_owned()]);
+        assert_eq!(drained.nodes, three.nodes, "b stays in the table");
+        assert_eq!(counts(&drained)[1], 0, "b owns nothing");
+        for s in 0..SLOTS {
+            if three.owner(s) != Some("b") {
+                assert_eq!(three.owner(s), drained.owner(s), "slot {s} did not move");
+            }
+        }
+        let c = counts(&drained);
+        assert!(c[0].abs_diff(c[2]) <= 1, "{c:?}");
+        // Undrained, it takes its share back.
+        let back = assign(&drained, &names(&["a", "b", "c"]), &[]);
+        let c = counts(&back);
+        assert!(
+            c.iter().max().unwrap() - c.iter().min().unwrap() <= 1,
+            "{c:?}"
+        );
+        // Every node draining is as none.
+        let all: Vec<String> = ["a", "b", "c"].map(str::to_owned).to_vec();
+        assert_eq!(assign(&three, &names(&["a", "b", "c"]), &all), three);
+    }
+
+    #[test]
     fn tables_survive_their_text_and_bad_text_is_refused() {
-        let t = assign(&Table::default(), &names(&["node-0", "node-1"]));
+        let t = assign(&Table::default(), &names(&["node-0", "node-1"]), &[]);
         assert_eq!(Table::decode(&t.encode()).unwrap(), t);
         assert_eq!(t.address_of_owner(0), Some("node-0.example:7400"));
         assert!(Table::decode("darkstar-placement 2\n").is_err());

@@ -3,6 +3,9 @@
 //! every balance.
 //!
 //! `cargo run --release -p darkstar-examples --bin bank -- --seconds 20 --alpha 1.5`
+//!
+//! With `--admin-addr 127.0.0.1:7481` it also serves the dashboard, and prints its address
+//! with a fresh admin token.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
     if flags.channel_messages_per_sec.is_none() {
         config.channel_messages_per_sec = 0;
     }
+    let admin_token = cli::admin_token(&mut config);
     let app = BankApp {
         accounts: cli.accounts,
         initial_balance: 10_000_000,
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         cli.alpha,
         server.cores()
     );
+    cli::print_admin(&server, admin_token.as_deref());
     let bots = match runtime.block_on(log_in_bots(&server, addr.to_string(), cli.bots)) {
         Ok(b) => b,
         Err(e) => {
