@@ -1,11 +1,15 @@
 //! Draining a cluster node through the admin API and the admin tool: its slots go to the
-//! other node, logins there are sent on, and ending the drain brings its share back.
-//! Two nodes in this process, on real PostgreSQL and etcd.
+//! other node, a player's session there moves with them (`Relocate`) with nothing lost or
+//! repeated, and ending the drain brings the node's share back. Two nodes in this
+//! process, on real PostgreSQL and etcd.
 
 use std::net::SocketAddr;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use darkstar_client::{Client, Endpoint, Event, Events};
 use darkstar_examples::chat::ChatApp;
 use darkstar_examples::engines::{Etcd, Postgres};
 use darkstar_runtime::{Config, Server};
@@ -19,9 +23,13 @@ fn node(dir: &std::path::Path, name: &str, etcd: &Etcd, pg: &Postgres) -> Server
         cores: 1,
         admin_addr: Some("127.0.0.1:0".parse().unwrap()),
         admin_token: Some(TOKEN.to_owned()),
+        ws_addr: Some("127.0.0.1:0".parse().unwrap()),
         cluster_etcd: Some(etcd.endpoint()),
         cluster_postgres: Some(pg.url()),
         node_name: Some(name.to_owned()),
+        // The player below chats faster than a player's rates allow.
+        session_messages_per_sec: 0,
+        channel_messages_per_sec: 0,
         ..dev_server_config(dir)
     };
     Server::builder(ChatApp).config(config).start().unwrap()
@@ -73,8 +81,32 @@ fn wait_for(admin: SocketAddr, what: &str, done: impl Fn(&[(String, u64, bool)])
     }
 }
 
+async fn next(events: &mut Events) -> Event {
+    tokio::time::timeout(Duration::from_secs(60), events.next_event())
+        .await
+        .expect("an event within a minute")
+        .expect("the client is live")
+}
+
+/// Reads `events` until `heard` holds `until` lobby lines of the player's; other events
+/// go to `seen`.
+async fn hear(events: &mut Events, heard: &mut Vec<String>, seen: &mut Vec<String>, until: usize) {
+    while heard.len() < until {
+        match next(events).await {
+            Event::ChannelMessage { body, .. } => {
+                let text = String::from_utf8(body).unwrap();
+                if let Some((_, line)) = text.split_once(": ") {
+                    heard.push(line.to_owned());
+                }
+            }
+            Event::Disconnected { reason, text } => panic!("the session ended: {reason} {text}"),
+            other => seen.push(format!("{other:?}")),
+        }
+    }
+}
+
 #[test]
-fn a_drained_node_hands_its_slots_over_and_takes_them_back() {
+fn a_drained_node_hands_its_slots_and_sessions_over_and_takes_them_back() {
     let pg = Postgres::start().expect("start PostgreSQL");
     let etcd = Etcd::start().expect("start etcd");
     let root = tempfile::tempdir().unwrap();
@@ -90,10 +122,77 @@ fn a_drained_node_hands_its_slots_over_and_takes_them_back() {
     assert_eq!(status["node"], "node-a");
     assert_eq!(status["cluster"]["nodes"].as_array().unwrap().len(), 2);
     assert!(status["cluster"]["log_position"].as_u64().unwrap() > 0);
+    let unknown = tool(admin, &["drain", "node-c"]).unwrap_err();
+    assert!(unknown.contains("no node \"node-c\""), "{unknown}");
 
-    assert!(tool(admin, &["drain", "node-c"])
-        .unwrap_err()
-        .contains("no node \"node-c\""));
+    // A player whose session lives on node-b, chatting in the lobby while node-b drains.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (a_addr, b_addr) = (a.tcp_addr().unwrap(), b.tcp_addr().unwrap());
+    let (player, lobby) = runtime.block_on(async {
+        for i in 0.. {
+            // A login at node-a is redirected to the owner of the name's slot.
+            let name = format!("player-{i}");
+            let mut client = Client::connect(Endpoint::tcp(a_addr.to_string()), &name, "")
+                .await
+                .unwrap();
+            if client.endpoint() != Endpoint::tcp(b_addr.to_string()) {
+                client.logout().await.unwrap();
+                continue;
+            }
+            loop {
+                let event = tokio::time::timeout(Duration::from_secs(60), client.next_event())
+                    .await
+                    .expect("an event within a minute")
+                    .expect("the client is live");
+                if let Event::JoinedChannel { channel, .. } = event {
+                    return (client, channel);
+                }
+            }
+        }
+        unreachable!("names without end")
+    });
+    // Over WebSocket the same name is sent to node-b's WebSocket listener.
+    runtime.block_on(async {
+        let url = |addr: SocketAddr| format!("ws://{addr}/");
+        let name = format!("ws-{}", player.session_id());
+        for i in 0.. {
+            let name = format!("{name}-{i}");
+            let client = Client::connect(Endpoint::websocket(url(a.ws_addr().unwrap())), &name, "")
+                .await
+                .unwrap();
+            let at = client.endpoint();
+            client.logout().await.unwrap();
+            if at != Endpoint::websocket(url(a.ws_addr().unwrap())) {
+                assert_eq!(at, Endpoint::websocket(url(b.ws_addr().unwrap())));
+                break;
+            }
+        }
+    });
+    let session = player.session_id();
+    let (sender, mut events) = player.split();
+    // It talks until told to stop, and says how many lines it sent.
+    let stop = Arc::new(AtomicBool::new(false));
+    let chat = {
+        let stop = stop.clone();
+        runtime.spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                sender
+                    .send_to_channel(lobby, format!("line {n}"))
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            (sender, n)
+        })
+    };
+    let (mut heard, mut seen) = (Vec::new(), Vec::new());
+    runtime.block_on(hear(&mut events, &mut heard, &mut seen, 50));
+
     let drained = tool(admin, &["drain", "node-b"]).unwrap();
     assert_eq!(drained["draining"], true);
     wait_for(admin, "node-b hands every slot to node-a", |t| {
@@ -106,11 +205,36 @@ fn a_drained_node_hands_its_slots_over_and_takes_them_back() {
         seen_at_b.iter().any(|(n, s, _)| n == "node-b" && *s == 0),
         "{seen_at_b:?}"
     );
+    // Until the session has moved, and then for 50 lines more.
+    runtime.block_on(async {
+        while !seen.iter().any(|e| e.contains("Reconnected")) {
+            let more = heard.len() + 1;
+            hear(&mut events, &mut heard, &mut seen, more).await;
+        }
+        let more = heard.len() + 50;
+        hear(&mut events, &mut heard, &mut seen, more).await;
+    });
+    stop.store(true, Ordering::Relaxed);
+    let (sender, sent) = runtime.block_on(chat).unwrap();
+    runtime.block_on(hear(&mut events, &mut heard, &mut seen, sent));
+    let expected: Vec<String> = (0..sent).map(|n| format!("line {n}")).collect();
+    assert_eq!(
+        heard, expected,
+        "every line once, in order, across the move"
+    );
+    assert_eq!(sender.session_id(), session, "the same session");
+    let listed = tool(admin, &["sessions", "list"]).unwrap();
+    let moved =
+        listed["sessions"].as_array().unwrap().iter().any(|s| {
+            s["id"].as_str() == Some(session.to_string().as_str()) && s["connected"] == true
+        });
+    assert!(moved, "node-a holds the session now: {listed}");
 
     tool(admin, &["undrain", "node-b"]).unwrap();
     wait_for(admin, "node-b takes its share back", |t| {
         t.iter().all(|(_, s, d)| *s >= total / 2 - 1 && !*d)
     });
+    drop((sender, events));
     b.shutdown().unwrap();
     a.shutdown().unwrap();
 }

@@ -570,8 +570,9 @@ impl Driver {
                 return Some(Outcome::Over);
             }
             ServerFrame::Relocate { host, port, key } => {
-                // The session moved: resume it there.
-                self.endpoint = Endpoint::Tcp(format!("{host}:{port}"));
+                // The session moved: resume it there, over the same transport.
+                self.endpoint = self.endpoint.at(&host, port);
+                self.tried = 0;
                 self.key = key;
                 return Some(Outcome::Dropped);
             }

@@ -559,7 +559,23 @@ impl Core {
         // In a cluster a client message is handled only by the node run holding its
         // session, read against the session's record: if another node takes the session
         // over before this commits, this conflicts, and when run again it is dropped here.
+        // So is the end of a session another node took over (it relocated there, or this
+        // node was cut off): the session lives on, there.
         let fence = match (&j.event, self.shared.data.incarnation()) {
+            (SessionEvent::Disconnected { holder, .. }, Some(me)) => {
+                let holder = holder.unwrap_or(me);
+                match snap.name(&session_key(j.session)) {
+                    Some(record) if record.id == holder => Some(record.version),
+                    Some(_) => {
+                        if let Some(reply) = j.reply {
+                            answer(reply, Ok(()));
+                        }
+                        return;
+                    }
+                    // Never recorded (its login did not commit): the game hears it ended.
+                    None => None,
+                }
+            }
             (SessionEvent::Message { .. } | SessionEvent::ChannelMessage { .. }, Some(me)) => {
                 match snap.name(&session_key(j.session)) {
                     Some(record) if record.id == me => Some(record.version),
@@ -601,7 +617,7 @@ impl Core {
                 SessionEvent::ChannelMessage { channel, body, .. } => {
                     hooks::channel_message(ctx, &shared.types, j.session, *channel, body)
                 }
-                SessionEvent::Disconnected { graceful } => {
+                SessionEvent::Disconnected { graceful, .. } => {
                     hooks::disconnected(ctx, &shared.types, j.session, *graceful)
                 }
             },
@@ -625,6 +641,9 @@ impl Core {
                     SessionEvent::Disconnected { .. } => {
                         own.names.insert(session_key(j.session), None);
                         own.names.insert(handled_key(j.session), None);
+                        if let Some(version) = fence {
+                            own.reads.names.insert(session_key(j.session), version);
+                        }
                     }
                 }
                 overlay.absorb(&mut own);

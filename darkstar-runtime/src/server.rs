@@ -356,8 +356,13 @@ impl Server {
                 .advertise_addr
                 .clone()
                 .or_else(|| server.network.tcp_addr.map(|a| a.to_string()));
+            let ws_address = config
+                .advertise_ws_addr
+                .clone()
+                .or_else(|| server.network.ws_addr.map(|a| a.to_string()))
+                .unwrap_or_default();
             if let Some(address) = address {
-                node.publish_address(&address)?;
+                node.publish_address(&address, &ws_address)?;
                 let deadline = std::time::Instant::now() + PLACEMENT_PATIENCE;
                 if !server.shared.ownership.wait_placed(&address, deadline) {
                     return Err(StartError::Cluster(cluster::ClusterError::Unplaced {

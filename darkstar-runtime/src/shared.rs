@@ -221,7 +221,10 @@ impl Shared {
         let finished = link.clone();
         self.submit_session(
             link.id,
-            SessionEvent::Disconnected { graceful },
+            SessionEvent::Disconnected {
+                graceful,
+                holder: None,
+            },
             Some(Box::new(move |_outcome| finished.mark_finished())),
         );
     }

@@ -93,14 +93,15 @@ pub enum ServerFrame {
         /// Why, for people.
         text: String,
     },
-    /// `0x8c`, reserved for clusters: log in at another server instead.
+    /// `0x8c`, from a cluster node: log in (or resume) at that node instead, where the
+    /// player's session lives.
     Redirect {
         /// The server's host.
         host: String,
         /// Its port.
         port: u16,
     },
-    /// `0x8d`, reserved for clusters: the session moved; resume it at another server.
+    /// `0x8d`, from a cluster node: the session moved; resume it at that node, with `key`.
     Relocate {
         /// The server's host.
         host: String,

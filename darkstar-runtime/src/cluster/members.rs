@@ -52,7 +52,10 @@ pub(crate) struct Announce<'a> {
     pub cluster: &'a str,
     pub node: &'a str,
     pub incarnation: u64,
+    /// Where TCP clients reach it (empty: not yet known).
     pub address: &'a str,
+    /// Where WebSocket clients reach it (empty: it takes none).
+    pub ws_address: &'a str,
 }
 
 fn node_key(cluster: &str, node: &str) -> String {
@@ -61,8 +64,8 @@ fn node_key(cluster: &str, node: &str) -> String {
 
 fn node_value(me: &Announce<'_>) -> String {
     format!(
-        "{{\"address\":\"{}\",\"incarnation\":{}}}",
-        me.address, me.incarnation
+        "{{\"address\":\"{}\",\"ws_address\":\"{}\",\"incarnation\":{}}}",
+        me.address, me.ws_address, me.incarnation
     )
 }
 

@@ -153,6 +153,7 @@ impl Node {
                 node: &settings.node,
                 incarnation,
                 address: &settings.address,
+                ws_address: "",
             };
             let membership = Membership::join(&settings.etcd, settings.ttl_secs, &me).await?;
             Ok::<_, ClusterError>((incarnation, membership))
@@ -189,15 +190,17 @@ impl Node {
         &self.settings.node
     }
 
-    /// Publishes where clients reach this node (once its listener is bound, so the port
-    /// is the one the system chose).
-    pub fn publish_address(&mut self, address: &str) -> Result<(), ClusterError> {
+    /// Publishes where clients reach this node, over TCP (`address`) and WebSocket
+    /// (`ws_address`, empty for none), once its listeners are bound, so the ports are the
+    /// ones the system chose.
+    pub fn publish_address(&mut self, address: &str, ws_address: &str) -> Result<(), ClusterError> {
         self.settings.address = address.to_owned();
         let me = Announce {
             cluster: &self.settings.cluster,
             node: &self.settings.node,
             incarnation: self.replica.incarnation(),
             address,
+            ws_address,
         };
         let membership = self.membership.clone();
         self.runtime().block_on(membership.publish(&me))
@@ -291,6 +294,14 @@ impl Node {
         );
         rt.spawn(async move {
             futures_lite::future::or(follower, async {
+                lost.wait().await;
+            })
+            .await
+        });
+        let lost = self.lost.clone();
+        let relocator = crate::session::relocate::run(shared.clone());
+        rt.spawn(async move {
+            futures_lite::future::or(relocator, async {
                 lost.wait().await;
             })
             .await

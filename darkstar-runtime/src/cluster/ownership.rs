@@ -116,14 +116,17 @@ impl Ownership {
         !table.as_ref().is_some_and(|t| t.nodes.contains(&self.me))
     }
 
-    /// Where clients reach the owner of slot `slot`, if another node owns it and published
-    /// an address.
-    pub fn elsewhere(&self, slot: usize) -> Option<String> {
+    /// Where clients reach the owner of slot `slot`, over WebSocket if `websocket` (else
+    /// TCP), if another node owns it and published an address for that.
+    pub fn elsewhere(&self, slot: usize, websocket: bool) -> Option<String> {
         if self.owns(slot) {
             return None;
         }
         let table = self.table.read();
-        table.as_ref()?.address_of_owner(slot).map(str::to_owned)
+        table
+            .as_ref()?
+            .address_of_owner(slot, websocket)
+            .map(str::to_owned)
     }
 
     /// Whether this node owns slot `slot`.

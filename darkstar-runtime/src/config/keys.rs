@@ -177,6 +177,10 @@ config_keys! {
     /// for redirects; unset, the TCP listener's address.
     advertise_addr: Option<String> = None,
         env = "DARKSTAR_ADVERTISE_ADDR", value_name = "HOST:PORT";
+    /// The address WebSocket clients reach this node on (`host:port`), published for the
+    /// redirects of WebSocket clients; unset, the WebSocket listener's address.
+    advertise_ws_addr: Option<String> = None,
+        env = "DARKSTAR_ADVERTISE_WS_ADDR", value_name = "HOST:PORT";
     /// Seconds a node's etcd lease outlives its last renewal: how soon a dead node counts
     /// as dead.
     lease_ttl_secs: u64 = 2,

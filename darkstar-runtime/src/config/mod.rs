@@ -117,7 +117,11 @@ impl Config {
                 ));
             }
         }
-        if let Some(a) = &self.advertise_addr {
+        for (key, address) in [
+            ("advertise_addr", &self.advertise_addr),
+            ("advertise_ws_addr", &self.advertise_ws_addr),
+        ] {
+            let Some(a) = address else { continue };
             let good = a
                 .rsplit_once(':')
                 .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
@@ -125,7 +129,7 @@ impl Config {
                     .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
             if !good {
                 return Err(invalid(
-                    "advertise_addr",
+                    key,
                     format!("{a:?} is not `host:port` (no spaces or quotes)"),
                 ));
             }

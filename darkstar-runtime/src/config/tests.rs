@@ -262,6 +262,7 @@ fn book_sample_files_are_valid_and_one_has_every_key() {
         "cluster_postgres",
         "node_name",
         "advertise_addr",
+        "advertise_ws_addr",
     ];
     let off: Vec<String> = KEYS
         .iter()

@@ -1,6 +1,7 @@
 //! Following the placement table: every node watches it and takes the slots it is given,
 //! and the stored tasks in them, from its replica. Slots it lost it simply stops running
-//! tasks of: the core checks ownership before it runs a stored task.
+//! tasks of (the core checks ownership before it runs a stored task), and it sends the
+//! clients of their players' sessions to the slots' new owners (`session::relocate`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,4 +76,6 @@ fn take(shared: &Shared, text: &str) {
         stored_tasks = tasks,
         "placement table followed"
     );
+    // Sessions of the slots this node lost go where those slots went.
+    crate::session::relocate_moved(shared);
 }

@@ -14,7 +14,7 @@ use etcd_client::{
 use tracing::{info, warn};
 
 use super::orphans;
-use super::table::{assign, Table};
+use super::table::{assign, Member, Table};
 use super::{drain_prefix, nodes_prefix, placement_key};
 use crate::shared::Shared;
 
@@ -48,10 +48,11 @@ fn incarnation_in(value: &str) -> Option<u64> {
         .ok()
 }
 
-/// The `address` a node published in its registration (`{"address":"host:port",...}`).
-fn address_in(value: &str) -> String {
+/// A text field a node published in its registration
+/// (`{"address":"host:port","ws_address":"",...}`); empty if absent.
+fn field_in(value: &str, field: &str) -> String {
     value
-        .split_once("\"address\":\"")
+        .split_once(&format!("\"{field}\":\""))
         .and_then(|(_, rest)| rest.split_once('"'))
         .map_or_else(String::new, |(a, _)| a.to_owned())
 }
@@ -83,13 +84,17 @@ async fn lead(
             .get(prefix.clone(), Some(GetOptions::new().with_prefix()))
             .await?;
         let revision = members.header().map_or(0, |h| h.revision());
-        let live: Vec<(String, String)> = members
+        let live: Vec<Member> = members
             .kvs()
             .iter()
             .filter_map(|kv| {
                 let name = kv.key_str().ok()?.strip_prefix(&prefix)?.to_owned();
-                let address = address_in(kv.value_str().unwrap_or_default());
-                Some((name, address))
+                let value = kv.value_str().unwrap_or_default();
+                Some(Member {
+                    name,
+                    address: field_in(value, "address"),
+                    ws_address: field_in(value, "ws_address"),
+                })
             })
             .collect();
         let incarnations: Vec<u64> = members

@@ -51,7 +51,10 @@ impl Orphans {
             if now.duration_since(since) >= self.grace && self.ended.insert(session) {
                 shared.submit_session(
                     session,
-                    SessionEvent::Disconnected { graceful: false },
+                    SessionEvent::Disconnected {
+                        graceful: false,
+                        holder: Some(binding.id),
+                    },
                     None,
                 );
                 n += 1;

@@ -2,15 +2,17 @@
 //! `/<cluster>/placement`, written by the meta-service's leader and watched by every
 //! node. Inside a node, a slot's core comes from the node's own table, as on one machine.
 //!
-//! Stored as text: a format line, the node names, the addresses clients reach them on (in
-//! the same order, `-` for none published), then one hex pair per slot (the owner's index
-//! in the name list, `ff` for none).
+//! Stored as text: a format line, the node names, the addresses TCP clients reach them on
+//! (in the same order, `-` for none published), one hex pair per slot (the owner's index
+//! in the name list, `ff` for none), then the addresses WebSocket clients reach them on
+//! (a line readers of the first tables skip, and the table's newer readers may miss).
 //!
 //! ```text
 //! darkstar-placement 1
 //! nodes node-0 node-1 node-2
 //! addresses 10.0.0.5:7400 10.0.0.6:7400 10.0.0.7:7400
 //! 000102000102...
+//! ws-addresses 10.0.0.5:7401 - 10.0.0.7:7401
 //! ```
 
 use crate::placement::SLOTS;
@@ -25,8 +27,10 @@ pub(crate) const MAX_NODES: usize = NONE as usize;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Table {
     pub nodes: Vec<String>,
-    /// Where clients reach each node (empty: not published).
+    /// Where TCP clients reach each node (empty: not published).
     pub addresses: Vec<String>,
+    /// Where WebSocket clients reach each node (empty: not published).
+    pub ws_addresses: Vec<String>,
     /// Per slot, an index into `nodes`, or [`NONE`].
     pub owners: Vec<u8>,
 }
@@ -36,6 +40,7 @@ impl Default for Table {
         Table {
             nodes: Vec::new(),
             addresses: Vec::new(),
+            ws_addresses: Vec::new(),
             owners: vec![NONE; SLOTS],
         }
     }
@@ -49,9 +54,15 @@ impl Table {
             .map(String::as_str)
     }
 
-    /// Where clients reach slot `slot`'s owner, if it published an address.
-    pub fn address_of_owner(&self, slot: usize) -> Option<&str> {
-        let a = self.addresses.get(self.owners[slot] as usize)?;
+    /// Where clients reach slot `slot`'s owner, over WebSocket if `websocket` (else TCP),
+    /// if it published an address for that.
+    pub fn address_of_owner(&self, slot: usize, websocket: bool) -> Option<&str> {
+        let addresses = if websocket {
+            &self.ws_addresses
+        } else {
+            &self.addresses
+        };
+        let a = addresses.get(self.owners[slot] as usize)?;
         (!a.is_empty()).then_some(a.as_str())
     }
 
@@ -66,6 +77,7 @@ impl Table {
     pub fn encode(&self) -> String {
         assert!(self.nodes.len() <= MAX_NODES && self.owners.len() == SLOTS);
         assert_eq!(self.addresses.len(), self.nodes.len());
+        assert_eq!(self.ws_addresses.len(), self.nodes.len());
         let mut out = format!("{HEADER}\nnodes");
         for n in &self.nodes {
             out.push(' ');
@@ -79,6 +91,11 @@ impl Table {
         out.push('\n');
         for o in &self.owners {
             out.push_str(&format!("{o:02x}"));
+        }
+        out.push_str("\nws-addresses");
+        for a in &self.ws_addresses {
+            out.push(' ');
+            out.push_str(if a.is_empty() { "-" } else { a });
         }
         out.push('\n');
         out
@@ -94,9 +111,8 @@ impl Table {
             Some(rest) => rest.split_whitespace().map(str::to_owned).collect(),
             None => return Err("the second line does not list the nodes".to_owned()),
         };
-        let addresses: Vec<String> = match lines.next().and_then(|l| l.strip_prefix("addresses")) {
-            Some(rest) => rest
-                .split_whitespace()
+        let list = |line: &str| -> Vec<String> {
+            line.split_whitespace()
                 .map(|a| {
                     if a == "-" {
                         String::new()
@@ -104,7 +120,10 @@ impl Table {
                         a.to_owned()
                     }
                 })
-                .collect(),
+                .collect()
+        };
+        let addresses = match lines.next().and_then(|l| l.strip_prefix("addresses")) {
+            Some(rest) => list(rest),
             None => return Err("the third line does not list the addresses".to_owned()),
         };
         if addresses.len() != nodes.len() {
@@ -131,15 +150,38 @@ impl Table {
                 Ok(o)
             })
             .collect::<Result<Vec<u8>, String>>()?;
+        // Tables written before WebSocket addresses were published have no such line.
+        let ws_addresses = match lines.next().and_then(|l| l.strip_prefix("ws-addresses")) {
+            Some(rest) => list(rest),
+            None => vec![String::new(); nodes.len()],
+        };
+        if ws_addresses.len() != nodes.len() {
+            return Err(format!(
+                "the table lists {} WebSocket addresses for {} nodes",
+                ws_addresses.len(),
+                nodes.len()
+            ));
+        }
         Ok(Table {
             nodes,
             addresses,
+            ws_addresses,
             owners,
         })
     }
 }
 
-/// The next table for the live nodes `live` (name and published address), of which those
+/// A live node, as its registration says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub name: String,
+    /// Where its TCP clients connect (empty: not yet published).
+    pub address: String,
+    /// Where its WebSocket clients connect (empty: none).
+    pub ws_address: String,
+}
+
+/// The next table for the live nodes `live`, of which those
 /// named in `draining` are to hand their slots over: slots of live owners stay where they
 /// are, slots without a live owner (or with a draining one) go to the live node with the
 /// fewest, and then slots move from the fullest to the emptiest until no node holds more
@@ -147,12 +189,14 @@ impl Table {
 /// node takes its share, while no other slot moves. A draining node stays in the table
 /// with no slot, so that it sends its logins on to the owners; if every live node is
 /// draining, none is.
-pub(crate) fn assign(current: &Table, live: &[(String, String)], draining: &[String]) -> Table {
-    let mut live: Vec<(String, String)> = live.to_vec();
-    live.sort();
-    live.dedup_by(|a, b| a.0 == b.0);
+pub(crate) fn assign(current: &Table, live: &[Member], draining: &[String]) -> Table {
+    let mut live: Vec<Member> = live.to_vec();
+    live.sort_by(|a, b| a.name.cmp(&b.name));
+    live.dedup_by(|a, b| a.name == b.name);
     live.truncate(MAX_NODES);
-    let (nodes, addresses): (Vec<String>, Vec<String>) = live.into_iter().unzip();
+    let nodes: Vec<String> = live.iter().map(|m| m.name.clone()).collect();
+    let addresses: Vec<String> = live.iter().map(|m| m.address.clone()).collect();
+    let ws_addresses: Vec<String> = live.iter().map(|m| m.ws_address.clone()).collect();
     if nodes.is_empty() {
         return Table::default();
     }
@@ -209,6 +253,7 @@ pub(crate) fn assign(current: &Table, live: &[(String, String)], draining: &[Str
     Table {
         nodes,
         addresses,
+        ws_addresses,
         owners,
     }
 }
@@ -217,9 +262,17 @@ pub(crate) fn assign(current: &Table, live: &[(String, String)], draining: &[Str
 mod tests {
     use super::*;
 
-    fn names(n: &[&str]) -> Vec<(String, String)> {
+    fn names(n: &[&str]) -> Vec<Member> {
         n.iter()
-            .map(|s| (s.to_string(), format!("{s}.example:7400")))
+            .map(|s| Member {
+                name: s.to_string(),
+                address: format!("{s}.example:7400"),
+                ws_address: if *s == "node-1" {
+                    String::new()
+                } else {
+                    format!("{s}.example:7401")
+                },
+            })
             .collect()
     }
 
@@ -292,10 +345,30 @@ mod tests {
     fn tables_survive_their_text_and_bad_text_is_refused() {
         let t = assign(&Table::default(), &names(&["node-0", "node-1"]), &[]);
         assert_eq!(Table::decode(&t.encode()).unwrap(), t);
-        assert_eq!(t.address_of_owner(0), Some("node-0.example:7400"));
+        let slot_of = |node: &str| (0..SLOTS).find(|&s| t.owner(s) == Some(node)).unwrap();
+        assert_eq!(
+            t.address_of_owner(slot_of("node-0"), false),
+            Some("node-0.example:7400")
+        );
+        assert_eq!(
+            t.address_of_owner(slot_of("node-0"), true),
+            Some("node-0.example:7401")
+        );
+        assert_eq!(
+            t.address_of_owner(slot_of("node-1"), true),
+            None,
+            "no WebSocket"
+        );
+        // A table of the first format, without WebSocket addresses, still reads.
+        let mut first = t.encode();
+        first.truncate(first.find("\nws-addresses").unwrap() + 1);
+        let old = Table::decode(&first).unwrap();
+        assert_eq!(old.owners, t.owners);
+        assert_eq!(old.address_of_owner(slot_of("node-0"), true), None);
         assert!(Table::decode("darkstar-placement 2\n").is_err());
         let mut bad = t.encode();
-        bad.replace_range(bad.len() - 3..bad.len() - 1, "07");
+        let end = bad.find("\nws-addresses").unwrap();
+        bad.replace_range(end - 2..end, "07");
         assert!(Table::decode(&bad).unwrap_err().contains("names node 7"));
     }
 }

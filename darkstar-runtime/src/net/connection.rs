@@ -54,6 +54,8 @@ enum End {
     Refused(DisconnectReason, String),
     /// Another connection resumed the session.
     Replaced,
+    /// In a cluster, the session's slot moved to another node: the client resumes there.
+    Relocated,
     /// The session ended (the game, the server, a slow client, a newer login).
     SessionEnded(DisconnectReason, String),
 }
@@ -269,7 +271,7 @@ async fn admit(
                 .slot_of(crate::cluster::identity_key(&name));
             if let Some((host, port)) = shared
                 .ownership
-                .elsewhere(slot)
+                .elsewhere(slot, writer.is_websocket())
                 .and_then(|a| split_address(&a))
             {
                 metrics::login("redirected");
@@ -462,8 +464,9 @@ async fn resume(
         // In a cluster, the session of a node that died may be taken over here.
         None => {
             let (owner, config) = (shared.clone(), net.config.clone());
+            let websocket = writer.is_websocket();
             let taken = tokio::task::spawn_blocking(move || {
-                take_over(&owner, &config, session, &key, received)
+                take_over(&owner, &config, session, &key, received, websocket)
             })
             .await
             .unwrap_or(Takeover::NotYet("the server is busy; try again"));
@@ -740,7 +743,10 @@ fn gone(conn: u64, link: &SessionLink) -> Option<End> {
     if link.attached() != conn {
         return Some(End::Replaced);
     }
-    link.ending().map(|e| End::SessionEnded(e.reason, e.text))
+    if let Some(e) = link.ending() {
+        return Some(End::SessionEnded(e.reason, e.text));
+    }
+    link.relocating().then_some(End::Relocated)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -778,6 +784,30 @@ async fn finish(
             }
             shared.end_session(link.id, reason, &text, false);
             close(reader, writer, Some((reason, &text))).await;
+        }
+        End::Relocated => {
+            // The frames the client lacks are in every replica's outbox, so the node it
+            // goes to sends them; this one only says where to go, and lets go.
+            let slot = shared
+                .placement
+                .slot_of(crate::cluster::identity_key(&link.identity));
+            let to = shared
+                .ownership
+                .elsewhere(slot, writer.is_websocket())
+                .and_then(|a| split_address(&a));
+            if let Some((host, port)) = &to {
+                let relocate = ServerFrame::Relocate {
+                    host: host.clone(),
+                    port: *port,
+                    key: link.key,
+                };
+                let _ = send(writer, &relocate).await;
+                tracing::debug!(session = link.id, host, port, "session relocated");
+            }
+            if link.detach(conn) {
+                net.await_resume(shared.clone(), link.clone());
+            }
+            close(reader, writer, None).await;
         }
         End::Replaced => {
             metrics::connection_refused(DisconnectReason::Replaced);

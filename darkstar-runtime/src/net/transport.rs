@@ -65,6 +65,13 @@ pub(crate) enum FrameWriter {
     Ws(SplitSink<Ws, Message>),
 }
 
+impl FrameWriter {
+    /// Whether the connection is a WebSocket (a redirect then names a WebSocket address).
+    pub fn is_websocket(&self) -> bool {
+        matches!(self, FrameWriter::Ws(_))
+    }
+}
+
 /// Splits a TCP connection.
 pub(crate) fn tcp(stream: TcpStream) -> (FrameReader, FrameWriter) {
     let _ = stream.set_nodelay(true);

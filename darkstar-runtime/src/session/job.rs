@@ -15,8 +15,10 @@ pub(crate) enum SessionEvent {
         channel: u64,
         body: Vec<u8>,
     },
-    /// The session ended.
-    Disconnected { graceful: bool },
+    /// The session ended. In a cluster it ends only if its record names `holder` (the
+    /// node run expected to hold it; `None` for this one): a session that moved on is
+    /// not ended by the node it left.
+    Disconnected { graceful: bool, holder: Option<u64> },
 }
 
 impl SessionEvent {

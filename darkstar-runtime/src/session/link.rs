@@ -68,6 +68,9 @@ struct State {
     /// Whether the login was accepted and the session counted as open.
     started: bool,
     ending: Option<Ending>,
+    /// In a cluster, whether the session's slot moved to another node, so its connection
+    /// must tell the client to resume there (`Relocate`).
+    relocating: bool,
 }
 
 /// A logged-in client's link, shared by its connection and the post office.
@@ -125,6 +128,7 @@ impl SessionLink {
                 login_submitted: false,
                 started: false,
                 ending: None,
+                relocating: false,
             }),
             wake: Notify::new(),
             finished: AtomicBool::new(false),
@@ -330,6 +334,9 @@ impl SessionLink {
         let mut st = self.state.lock();
         let old = std::mem::replace(&mut st.attached, connection);
         st.expiry = None;
+        // A client that came back here (the other node was out of reach) is sent on again
+        // by the next relocation pass if the slot is still elsewhere.
+        st.relocating = false;
         drop(st);
         self.wake.notify_waiters();
         old
@@ -405,6 +412,25 @@ impl SessionLink {
     pub fn is_connected(&self) -> bool {
         let st = self.state.lock();
         st.attached != 0 && st.ending.is_none()
+    }
+
+    /// Asks the connection carrying the session to send its client to the node that owns
+    /// its slot now; `true` if this call asked (a connection carries it, it is not ending,
+    /// and nobody asked before).
+    pub fn relocate(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.attached == 0 || st.ending.is_some() || st.relocating {
+            return false;
+        }
+        st.relocating = true;
+        drop(st);
+        self.wake.notify_waiters();
+        true
+    }
+
+    /// Whether the session's connection must send its client elsewhere.
+    pub fn relocating(&self) -> bool {
+        self.state.lock().relocating
     }
 
     /// Marks the session as ending; `true` for the first caller, who ends it.

@@ -6,6 +6,7 @@ mod job;
 mod link;
 mod outbox;
 mod post;
+pub(crate) mod relocate;
 mod restore;
 mod secret;
 mod table;
@@ -17,6 +18,7 @@ pub(crate) use outbox::{
     remove_below, replicated_id, spawn_trimmer, stage_replicated, Journal, Outbox,
 };
 pub(crate) use post::{first_frame, walk, PostOffice};
+pub(crate) use relocate::relocate_moved;
 pub(crate) use restore::restore;
 pub(crate) use secret::{load_or_create as load_secret, session_key as resume_key, SessionSecret};
 pub(crate) use table::{Opened, SessionTable};

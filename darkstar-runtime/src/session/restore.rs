@@ -67,7 +67,14 @@ pub(crate) fn restore(
                     session = id,
                     why, "a stored session cannot be restored; ending it"
                 );
-                shared.submit_session(id, SessionEvent::Disconnected { graceful: false }, None);
+                shared.submit_session(
+                    id,
+                    SessionEvent::Disconnected {
+                        graceful: false,
+                        holder: None,
+                    },
+                    None,
+                );
             }
         }
     }

@@ -37,14 +37,16 @@ pub(crate) enum Takeover {
 }
 
 /// Takes session `session` over if another node run held it and its identity is placed
-/// here now (its node died, so its slots moved); the frames after `received` come from
-/// this replica's outbox. Blocks on the log.
+/// here now (its node died or was drained, so its slots moved); the frames after
+/// `received` come from this replica's outbox. A client on a WebSocket (`websocket`) is
+/// sent to a WebSocket address. Blocks on the log.
 pub(crate) fn take_over(
     shared: &Shared,
     config: &Config,
     session: u64,
     key: &[u8; KEY_LEN],
     received: u64,
+    websocket: bool,
 ) -> Takeover {
     const GONE: &str = "no such session: it ended (its reconnection window passed, or the \
                         game or the server ended it) or never existed; log in again";
@@ -76,7 +78,7 @@ pub(crate) fn take_over(
         .placement
         .slot_of(crate::cluster::identity_key(&identity));
     if !shared.ownership.owns(slot) {
-        return match shared.ownership.elsewhere(slot) {
+        return match shared.ownership.elsewhere(slot, websocket) {
             Some(address) => Takeover::Elsewhere(address),
             None => Takeover::NotYet("the session's node is not known yet; try again"),
         };
@@ -118,6 +120,6 @@ pub(crate) fn take_over(
         received,
     ));
     crate::metrics::session_started();
-    tracing::info!(session, "took over a session of a node that died");
+    tracing::info!(session, "took over a session from another node");
     Takeover::Taken(link)
 }

@@ -1,0 +1,57 @@
+//! Moving live sessions when their slots move: in a cluster a player's session lives on
+//! the node that owns its name's slot, and when the placement table gives that slot to
+//! another node (an operator drained this one, or a node joined and took its share), the
+//! session's connection tells its client to resume there (`Relocate`). The node it goes
+//! to takes the session over as it takes over a dead node's (`takeover.rs`), through the
+//! log: messages this node handles meanwhile are fenced by the session's record, and the
+//! frames the client lacks are in every replica's outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::info;
+
+use crate::shared::Shared;
+
+/// How often the pass runs besides after each new table: a client that came back here
+/// (the other node was out of its reach) is sent on again.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Asks the connection of every connected session whose slot another node owns to send
+/// its client there; returns how many were asked.
+pub(crate) fn relocate_moved(shared: &Shared) -> usize {
+    if shared.data.incarnation().is_none() || !shared.ownership.started() {
+        return 0;
+    }
+    let mut asked = 0;
+    for link in shared.sessions.all() {
+        if !link.is_connected() || link.relocating() {
+            continue;
+        }
+        let slot = shared
+            .placement
+            .slot_of(crate::cluster::identity_key(&link.identity));
+        // Only to a node that published where its clients connect: the connection picks
+        // the address for its own transport.
+        let known = shared.ownership.elsewhere(slot, false).is_some()
+            || shared.ownership.elsewhere(slot, true).is_some();
+        if known && link.relocate() {
+            asked += 1;
+        }
+    }
+    if asked > 0 {
+        info!(
+            sessions = asked,
+            "relocating sessions whose slots moved to other nodes"
+        );
+    }
+    asked
+}
+
+/// Runs the pass every [`EVERY`] for as long as the node lives.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(EVERY).await;
+        relocate_moved(&shared);
+    }
+}
