@@ -96,22 +96,34 @@ impl Api {
         };
         let mut response = response.map_err(unreachable)?;
         let status = response.status().as_u16();
-        let value: Value = response
+        if status == 401 {
+            return Err(ApiError::Unauthorized);
+        }
+        // The status first: an error's body may be text rather than JSON.
+        let text = response
             .body_mut()
-            .read_json()
+            .read_to_string()
             .map_err(|e| ApiError::Unreachable {
                 url: url.clone(),
-                reason: format!("the answer (HTTP {status}) is not JSON: {e}"),
+                reason: format!("the answer (HTTP {status}) cannot be read: {e}"),
             })?;
-        match status {
-            200..=299 => Ok(value),
-            401 => Err(ApiError::Unauthorized),
-            _ => Err(ApiError::Refused {
+        let value = serde_json::from_str::<Value>(&text);
+        match (status, value) {
+            (200..=299, Ok(value)) => Ok(value),
+            (200..=299, Err(e)) => Err(ApiError::Unreachable {
+                url,
+                reason: format!("the answer (HTTP {status}) is not JSON: {e}"),
+            }),
+            (_, Ok(value)) => Err(ApiError::Refused {
                 status,
                 text: value["error"]
                     .as_str()
                     .unwrap_or("(no reason given)")
                     .to_owned(),
+            }),
+            (_, Err(_)) => Err(ApiError::Refused {
+                status,
+                text: text.trim().to_owned(),
             }),
         }
     }

@@ -65,8 +65,8 @@ enum Command {
     Hot,
     /// A cluster's nodes, their slots and drains.
     Nodes,
-    /// Moves a cluster node's slots, and its stored tasks, to the other nodes; its logins
-    /// go to them too. Its live sessions stay until they end.
+    /// Moves a cluster node's slots, its stored tasks and its players' sessions to the
+    /// other nodes; logins that reach it are sent on to them.
     Drain {
         /// The node's name.
         node: String,
@@ -222,9 +222,8 @@ fn password(mut input: impl BufRead) -> Result<String, Failure> {
 fn path_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
+            // Not `.`: a segment of `.` or `..` would move the request to another path.
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -239,6 +238,7 @@ mod tests {
         assert_eq!(path_segment("ada"), "ada");
         assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
         assert_eq!(path_segment("é"), "%C3%A9");
+        assert_eq!(path_segment(".."), "%2E%2E");
     }
 
     #[test]

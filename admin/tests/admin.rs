@@ -378,7 +378,7 @@ async fn the_admin_tool_reads_the_server_and_manages_accounts() {
         .await
         .unwrap();
     assert!(
-        !ok && err.contains("HTTP 400"),
+        !ok && err.contains("HTTP 409"),
         "a second create is refused: {err}"
     );
     let (ok, _, err) = run(&["accounts", "create", "eve"], "\n").await.unwrap();

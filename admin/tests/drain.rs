@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use darkstar_client::{Client, Endpoint, Event, Events};
+use darkstar_client::{Client, Endpoint, Event};
 use darkstar_examples::chat::ChatApp;
 use darkstar_examples::engines::{Etcd, Postgres};
 use darkstar_runtime::{Config, Server};
@@ -81,18 +81,18 @@ fn wait_for(admin: SocketAddr, what: &str, done: impl Fn(&[(String, u64, bool)])
     }
 }
 
-async fn next(events: &mut Events) -> Event {
-    tokio::time::timeout(Duration::from_secs(60), events.next_event())
+async fn next(player: &mut Client) -> Event {
+    tokio::time::timeout(Duration::from_secs(60), player.next_event())
         .await
         .expect("an event within a minute")
         .expect("the client is live")
 }
 
-/// Reads `events` until `heard` holds `until` lobby lines of the player's; other events
-/// go to `seen`.
-async fn hear(events: &mut Events, heard: &mut Vec<String>, seen: &mut Vec<String>, until: usize) {
+/// Reads the player's events until `heard` holds `until` lobby lines of the player's;
+/// other events go to `seen`.
+async fn hear(player: &mut Client, heard: &mut Vec<String>, seen: &mut Vec<String>, until: usize) {
     while heard.len() < until {
-        match next(events).await {
+        match next(player).await {
             Event::ChannelMessage { body, .. } => {
                 let text = String::from_utf8(body).unwrap();
                 if let Some((_, line)) = text.split_once(": ") {
@@ -103,6 +103,21 @@ async fn hear(events: &mut Events, heard: &mut Vec<String>, seen: &mut Vec<Strin
             other => seen.push(format!("{other:?}")),
         }
     }
+}
+
+/// Hears the player talk until its session is carried by `to`, then 50 lines more.
+async fn talk_until_on(
+    player: &mut Client,
+    to: &Endpoint,
+    heard: &mut Vec<String>,
+    seen: &mut Vec<String>,
+) {
+    while player.endpoint() != *to {
+        let more = heard.len() + 1;
+        hear(player, heard, seen, more).await;
+    }
+    let more = heard.len() + 50;
+    hear(player, heard, seen, more).await;
 }
 
 #[test]
@@ -173,7 +188,8 @@ fn a_drained_node_hands_its_slots_and_sessions_over_and_takes_them_back() {
         }
     });
     let session = player.session_id();
-    let (sender, mut events) = player.split();
+    let mut player = player;
+    let sender = player.sender();
     // It talks until told to stop, and says how many lines it sent.
     let stop = Arc::new(AtomicBool::new(false));
     let chat = {
@@ -191,8 +207,11 @@ fn a_drained_node_hands_its_slots_and_sessions_over_and_takes_them_back() {
         })
     };
     let (mut heard, mut seen) = (Vec::new(), Vec::new());
-    runtime.block_on(hear(&mut events, &mut heard, &mut seen, 50));
+    runtime.block_on(hear(&mut player, &mut heard, &mut seen, 50));
+    let b_ep = Endpoint::tcp(b_addr.to_string());
+    let a_ep = Endpoint::tcp(a_addr.to_string());
 
+    // Drained, node-b hands its slots and the player's session to node-a.
     let drained = tool(admin, &["drain", "node-b"]).unwrap();
     assert_eq!(drained["draining"], true);
     wait_for(admin, "node-b hands every slot to node-a", |t| {
@@ -205,24 +224,7 @@ fn a_drained_node_hands_its_slots_and_sessions_over_and_takes_them_back() {
         seen_at_b.iter().any(|(n, s, _)| n == "node-b" && *s == 0),
         "{seen_at_b:?}"
     );
-    // Until the session has moved, and then for 50 lines more.
-    runtime.block_on(async {
-        while !seen.iter().any(|e| e.contains("Reconnected")) {
-            let more = heard.len() + 1;
-            hear(&mut events, &mut heard, &mut seen, more).await;
-        }
-        let more = heard.len() + 50;
-        hear(&mut events, &mut heard, &mut seen, more).await;
-    });
-    stop.store(true, Ordering::Relaxed);
-    let (sender, sent) = runtime.block_on(chat).unwrap();
-    runtime.block_on(hear(&mut events, &mut heard, &mut seen, sent));
-    let expected: Vec<String> = (0..sent).map(|n| format!("line {n}")).collect();
-    assert_eq!(
-        heard, expected,
-        "every line once, in order, across the move"
-    );
-    assert_eq!(sender.session_id(), session, "the same session");
+    runtime.block_on(talk_until_on(&mut player, &a_ep, &mut heard, &mut seen));
     let listed = tool(admin, &["sessions", "list"]).unwrap();
     let moved =
         listed["sessions"].as_array().unwrap().iter().any(|s| {
@@ -230,11 +232,36 @@ fn a_drained_node_hands_its_slots_and_sessions_over_and_takes_them_back() {
         });
     assert!(moved, "node-a holds the session now: {listed}");
 
+    // Back again, within the window in which node-b still keeps the link it let go of:
+    // node-b takes the session over anew rather than resume that stale link.
     tool(admin, &["undrain", "node-b"]).unwrap();
-    wait_for(admin, "node-b takes its share back", |t| {
+    tool(admin, &["drain", "node-a"]).unwrap();
+    wait_for(admin, "node-a hands every slot to node-b", |t| {
+        t.iter().any(|(n, s, d)| n == "node-a" && *s == 0 && *d)
+            && t.iter()
+                .any(|(n, s, d)| n == "node-b" && *s == total && !*d)
+    });
+    runtime.block_on(talk_until_on(&mut player, &b_ep, &mut heard, &mut seen));
+
+    stop.store(true, Ordering::Relaxed);
+    let (sender, sent) = runtime.block_on(chat).unwrap();
+    runtime.block_on(hear(&mut player, &mut heard, &mut seen, sent));
+    let expected: Vec<String> = (0..sent).map(|n| format!("line {n}")).collect();
+    assert_eq!(
+        heard, expected,
+        "every line once, in order, across both moves"
+    );
+    assert!(
+        seen.iter().filter(|e| e.contains("Reconnected")).count() >= 2,
+        "the session moved twice: {seen:?}"
+    );
+    assert_eq!(sender.session_id(), session, "the same session");
+
+    tool(admin, &["undrain", "node-a"]).unwrap();
+    wait_for(admin, "node-a takes its share back", |t| {
         t.iter().all(|(_, s, d)| *s >= total / 2 - 1 && !*d)
     });
-    drop((sender, events));
+    drop((sender, player));
     b.shutdown().unwrap();
     a.shutdown().unwrap();
 }

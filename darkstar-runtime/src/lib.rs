@@ -19,10 +19,10 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod attempt;
 mod catalog;
 mod changes;
-mod admin;
 mod clock;
 pub mod cluster;
 mod config;
@@ -48,6 +48,7 @@ mod stored_tasks;
 mod timers;
 mod txn;
 
+pub use admin::AdminError;
 pub use catalog::{CatalogError, Problem, ProblemKind};
 pub use config::{Config, ConfigError, DuplicateLogin, DurabilityMode, LoginMode, ServerArgs};
 pub use error::{ShutdownError, StartError};
@@ -58,7 +59,6 @@ pub use net::{
     raise_open_file_limit, AccountCommand, AccountCommandError, AccountError, Accounts,
     Authenticator, DevelopmentAuthenticator, MAX_ACCOUNT_NAME, WEBSOCKET_SUBPROTOCOL,
 };
-pub use admin::AdminError;
 pub use placement::{HotObject, Placement};
 pub use server::{Server, ServerBuilder, StopCause, Submission};
 pub use stats::RuntimeStats;

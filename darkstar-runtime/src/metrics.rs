@@ -162,6 +162,11 @@ pub(crate) fn connection_refused(reason: darkstar_protocol::DisconnectReason) {
     counter!("darkstar_disconnects_total", "reason" => reason.name()).increment(1);
 }
 
+/// A session this node held moved to another node: no longer counted here, and not ended.
+pub(crate) fn session_moved() {
+    gauge!("darkstar_sessions").decrement(1.0);
+}
+
 /// Counts a session opened.
 pub(crate) fn session_started() {
     gauge!("darkstar_sessions").increment(1.0);

@@ -215,7 +215,8 @@ impl Shared {
         if !link.end(reason, text) {
             return;
         }
-        self.sessions.remove(link.id);
+        // This link, not a newer one of the same session (taken over here again).
+        self.sessions.remove_link(link);
         crate::metrics::session_ended(reason, link.was_started());
         tracing::debug!(session = link.id, %reason, text, "session ended");
         let finished = link.clone();

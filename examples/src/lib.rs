@@ -9,6 +9,9 @@
 //! | [`bank`] | transfers between accounts, requested by clients over sessions | `bank` |
 //! | [`chat`] | a lobby with rooms: sessions, channels, a channel listener | `chat`, `chat-client` |
 //!
+//! [`web_demo`] serves the chat lobby's browser page (the TypeScript client's demo) beside
+//! the `chat` server: `chat --web ADDR`.
+//!
 //! [`attack`] holds the attacks the server is tested and measured against (a login storm,
 //! connection churn, a channel flood) and the well-behaved players measured beside them.
 //!
@@ -28,3 +31,4 @@ pub mod engines;
 pub mod hello;
 pub mod load;
 pub mod timer;
+pub mod web_demo;

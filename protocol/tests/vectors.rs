@@ -280,7 +280,11 @@ fn invalid() -> Vec<(&'static str, &'static str, &'static str)> {
             "00000005020009616461",
         ),
         ("logout with a byte left over", "client", "000000020700"),
-        ("a whole ack and a byte beyond it", "client", "00000009060000000000000001ff"),
+        (
+            "a whole ack and a byte beyond it",
+            "client",
+            "00000009060000000000000001ff",
+        ),
         ("welcome cut short", "server", "0000000481000100"),
         (
             "disconnect whose text is not UTF-8",

@@ -53,9 +53,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = axum::Json(serde_json::json!({ "error": self.text }));
         if self.status == StatusCode::UNAUTHORIZED {
+            // Closed after the answer: a peer without the token cannot hold one of the
+            // listener's few connections by asking again and again on it.
             return (
                 self.status,
-                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                [
+                    (axum::http::header::WWW_AUTHENTICATE, "Bearer"),
+                    (axum::http::header::CONNECTION, "close"),
+                ],
                 body,
             )
                 .into_response();

@@ -182,10 +182,19 @@ async fn draining(admin: &Admin) -> Result<Vec<String>, ApiError> {
     }
 }
 
-async fn status(State(admin): Shared) -> Result<Json<Status>, ApiError> {
-    let draining = draining(&admin).await?;
-    Ok(Json(Status::read(&admin.view, &draining)))
+async fn status(State(admin): Shared) -> Json<Status> {
+    // The local figures matter most when the cluster's services struggle: an etcd that
+    // does not answer within a moment leaves only the drains unknown.
+    let draining = tokio::time::timeout(ETCD_PATIENCE, draining(&admin))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    Json(Status::read(&admin.view, &draining))
 }
+
+/// How long `/status` waits for etcd's list of drained nodes.
+const ETCD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn placement(State(admin): Shared) -> Json<PlacementStatus> {
     Json(PlacementStatus::read(&admin.view))
@@ -292,10 +301,19 @@ struct NewPassword {
 async fn hashing<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, crate::net::AccountError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    use crate::net::AccountError;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the hashing failed"))?
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+        .map_err(|e| {
+            let status = match &e {
+                AccountError::Exists(_) => StatusCode::CONFLICT,
+                AccountError::Missing(_) => StatusCode::NOT_FOUND,
+                AccountError::Hash(_) | AccountError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, e.to_string())
+        })
 }
 
 async fn create_account(

@@ -17,8 +17,10 @@ pub(crate) struct Orphans {
     grace: Duration,
     /// When each session was first seen held by a dead node run.
     seen: HashMap<u64, Instant>,
-    /// Sessions already handed over to be ended.
-    ended: HashSet<u64>,
+    /// Sessions already handed over to be ended, with the node run that held them then
+    /// (an end the fence dropped, because the session moved on, is tried again once that
+    /// run is dead too).
+    ended: HashSet<(u64, u64)>,
 }
 
 impl Orphans {
@@ -48,7 +50,7 @@ impl Orphans {
             }
             orphaned.insert(session);
             let since = *self.seen.entry(session).or_insert(now);
-            if now.duration_since(since) >= self.grace && self.ended.insert(session) {
+            if now.duration_since(since) >= self.grace && self.ended.insert((session, binding.id)) {
                 shared.submit_session(
                     session,
                     SessionEvent::Disconnected {
@@ -62,6 +64,7 @@ impl Orphans {
         }
         // Resumed elsewhere, or ended: forgotten.
         self.seen.retain(|s, _| orphaned.contains(s));
+        self.ended.retain(|(s, _)| orphaned.contains(s));
         n
     }
 }

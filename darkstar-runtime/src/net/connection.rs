@@ -25,6 +25,7 @@ use crate::net::login_pool::QueueFull;
 use crate::net::pace::SessionPace;
 use crate::net::transport::{FrameReader, FrameWriter, ReadError};
 use crate::net::NetShared;
+use crate::session::relocate;
 use crate::session::{take_over, Opened, SessionEvent, SessionLink, Takeover};
 use crate::shared::Shared;
 
@@ -122,10 +123,13 @@ pub(crate) async fn serve(
             // Attached only now, past the login timeout: a connection is never left
             // attached by a timeout that cut it off in the middle.
             link.attach(conn);
+            link.carried_by_websocket(writer.is_websocket());
             link.ack(received)
                 .expect("checked against bounds that only grow");
             let resumed = ServerFrame::Resumed {
-                handled: link.last_accepted(),
+                // Durably handled, not merely taken: a message taken whose commit a crash
+                // loses must come again, and one sent again that was taken is ignored.
+                handled: link.last_handled(),
             };
             // If the client is gone before it heard, the carrying below finds out.
             let _ = send(&mut writer, &resumed).await;
@@ -368,6 +372,7 @@ async fn open_session(
         net.config.session_window as usize,
         conn,
     ));
+    link.carried_by_websocket(writer.is_websocket());
     // In the table before the login task runs, so what `logged_in` sends reaches it.
     match shared
         .sessions
@@ -459,14 +464,32 @@ async fn resume(
     received: u64,
 ) -> Result<Admitted, Failed> {
     let refuse = |reason: String| ServerFrame::ResumeRefused { reason };
-    let link = match shared.sessions.get(session) {
+    // A link of a session that moved on to another node (it was relocated there, and
+    // taken over) is not the session any more: this node lets go of it, and takes the
+    // session over again if its slot is here now.
+    let local = shared.sessions.get(session).filter(|link| {
+        let moved = relocate::moved_away(shared, link);
+        if moved {
+            relocate::let_go(shared, link);
+        }
+        !moved
+    });
+    let link = match local {
         Some(link) => link,
         // In a cluster, the session of a node that died may be taken over here.
         None => {
             let (owner, config) = (shared.clone(), net.config.clone());
             let websocket = writer.is_websocket();
+            let waiting = net.clone();
             let taken = tokio::task::spawn_blocking(move || {
-                take_over(&owner, &config, session, &key, received, websocket)
+                let taken = take_over(&owner, &config, session, &key, received, websocket);
+                // Its window runs from here: if this connection never carries it (the
+                // login timeout passed meanwhile, the resume is refused below), it still
+                // ends once the window has passed.
+                if let Takeover::Taken(link) = &taken {
+                    waiting.await_resume(owner.clone(), link.clone());
+                }
+                taken
             })
             .await
             .unwrap_or(Takeover::NotYet("the server is busy; try again"));
@@ -787,7 +810,11 @@ async fn finish(
         }
         End::Relocated => {
             // The frames the client lacks are in every replica's outbox, so the node it
-            // goes to sends them; this one only says where to go, and lets go.
+            // goes to sends them; this one only says where to go, and lets go. Detached
+            // first, so that the window runs even if the client never reads the frame.
+            if link.detach(conn) {
+                net.await_resume(shared.clone(), link.clone());
+            }
             let slot = shared
                 .placement
                 .slot_of(crate::cluster::identity_key(&link.identity));
@@ -801,11 +828,8 @@ async fn finish(
                     port: *port,
                     key: link.key,
                 };
-                let _ = send(writer, &relocate).await;
+                let _ = tokio::time::timeout(CLOSE_GRACE, send(writer, &relocate)).await;
                 tracing::debug!(session = link.id, host, port, "session relocated");
-            }
-            if link.detach(conn) {
-                net.await_resume(shared.clone(), link.clone());
             }
             close(reader, writer, None).await;
         }

@@ -97,8 +97,9 @@ impl NetShared {
                     Expiry::Resumed => return,
                     Expiry::Later(later) => at = later,
                     Expiry::Expired => {
-                        shared.end_session(
-                            link.id,
+                        // This link: a session that moved away and came back is another.
+                        shared.end_link(
+                            &link,
                             DisconnectReason::Expired,
                             "the client did not come back within the reconnection window",
                             false,

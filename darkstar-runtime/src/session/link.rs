@@ -95,6 +95,8 @@ pub(crate) struct SessionLink {
     /// good): a login replacing this session waits for it.
     finished: AtomicBool,
     finished_wake: Notify,
+    /// Whether the connection carrying it now is a WebSocket (where to relocate it to).
+    websocket: AtomicBool,
 }
 
 impl SessionLink {
@@ -132,6 +134,7 @@ impl SessionLink {
             }),
             wake: Notify::new(),
             finished: AtomicBool::new(false),
+            websocket: AtomicBool::new(false),
             finished_wake: Notify::new(),
         }
     }
@@ -426,6 +429,16 @@ impl SessionLink {
         drop(st);
         self.wake.notify_waiters();
         true
+    }
+
+    /// Notes the transport of the connection just attached.
+    pub fn carried_by_websocket(&self, websocket: bool) {
+        self.websocket.store(websocket, Ordering::Relaxed);
+    }
+
+    /// Whether the connection carrying it is a WebSocket.
+    pub fn on_websocket(&self) -> bool {
+        self.websocket.load(Ordering::Relaxed)
     }
 
     /// Whether the session's connection must send its client elsewhere.

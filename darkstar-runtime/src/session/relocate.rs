@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use tracing::info;
 
+use darkstar_protocol::DisconnectReason;
+
+use super::SessionLink;
 use crate::shared::Shared;
 
 /// How often the pass runs besides after each new table: a client that came back here
@@ -25,16 +28,25 @@ pub(crate) fn relocate_moved(shared: &Shared) -> usize {
     }
     let mut asked = 0;
     for link in shared.sessions.all() {
-        if !link.is_connected() || link.relocating() {
+        if !link.is_connected() {
+            // Taken over by the node it was sent to: nothing more for it here.
+            if moved_away(shared, &link) {
+                let_go(shared, &link);
+            }
+            continue;
+        }
+        if link.relocating() {
             continue;
         }
         let slot = shared
             .placement
             .slot_of(crate::cluster::identity_key(&link.identity));
-        // Only to a node that published where its clients connect: the connection picks
-        // the address for its own transport.
-        let known = shared.ownership.elsewhere(slot, false).is_some()
-            || shared.ownership.elsewhere(slot, true).is_some();
+        // Only to a node that published where clients of this connection's transport
+        // connect.
+        let known = shared
+            .ownership
+            .elsewhere(slot, link.on_websocket())
+            .is_some();
         if known && link.relocate() {
             asked += 1;
         }
@@ -46,6 +58,36 @@ pub(crate) fn relocate_moved(shared: &Shared) -> usize {
         );
     }
     asked
+}
+
+/// Whether another node run holds `link`'s session now (it relocated, or was taken over).
+pub(crate) fn moved_away(shared: &Shared, link: &SessionLink) -> bool {
+    let Some(me) = shared.data.incarnation() else {
+        return false;
+    };
+    shared
+        .store
+        .snapshot()
+        .name(&super::session_key(link.id))
+        .is_some_and(|record| record.id != me)
+}
+
+/// Lets go of a link whose session another node holds now, without ending the session:
+/// it is removed from the table, and anything still queued for it is dropped (the other
+/// node has it from the outbox). Only a link no connection carries.
+pub(crate) fn let_go(shared: &Shared, link: &Arc<SessionLink>) {
+    if link.attached() != 0 {
+        return;
+    }
+    if link.end(
+        DisconnectReason::Replaced,
+        "the session moved to another node",
+    ) {
+        shared.sessions.remove_link(link);
+        if link.was_started() {
+            crate::metrics::session_moved();
+        }
+    }
 }
 
 /// Runs the pass every [`EVERY`] for as long as the node lives.

@@ -70,6 +70,39 @@ impl SessionTable {
         assert!(previous.is_none(), "a session is restored once");
     }
 
+    /// Adds a session taken over from another node, unless one with its id is here
+    /// already (another resume of it got here first); `false` then.
+    pub fn take_in(&self, link: Arc<SessionLink>) -> bool {
+        let mut links = self.links.write();
+        if links.by_id.contains_key(&link.id) {
+            return false;
+        }
+        links
+            .by_identity
+            .entry(link.identity.clone())
+            .or_insert(link.id);
+        links.by_id.insert(link.id, link);
+        true
+    }
+
+    /// Removes `link` if it is still the one the table holds under its id (not a newer
+    /// link of the same session); `true` if it was.
+    pub fn remove_link(&self, link: &Arc<SessionLink>) -> bool {
+        let mut links = self.links.write();
+        if !links
+            .by_id
+            .get(&link.id)
+            .is_some_and(|l| Arc::ptr_eq(l, link))
+        {
+            return false;
+        }
+        links.by_id.remove(&link.id);
+        if links.by_identity.get(&link.identity) == Some(&link.id) {
+            links.by_identity.remove(&link.identity);
+        }
+        true
+    }
+
     pub fn get(&self, id: u64) -> Option<Arc<SessionLink>> {
         self.links.read().by_id.get(&id).cloned()
     }

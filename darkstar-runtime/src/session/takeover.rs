@@ -55,6 +55,11 @@ pub(crate) fn take_over(
     };
     let snap = shared.store.snapshot();
     let Some(record) = snap.name(&session_key(session)) else {
+        // A session relocated right after its login may come here before this replica
+        // applied the login: the frames the client holds say how far the log had got.
+        if crate::cluster::applied_position(&shared.store) < received >> super::post::FRAME_BITS {
+            return Takeover::NotYet("this node has not caught up with the session yet; try again");
+        }
         return Takeover::Refused(GONE);
     };
     // Compared in full whatever the first difference, so timing tells nothing of the key.
@@ -95,7 +100,9 @@ pub(crate) fn take_over(
         0,
     ));
     // In the table before the takeover commits, so no frame of a later commit misses it.
-    shared.sessions.restore(link.clone());
+    if !shared.sessions.take_in(link.clone()) {
+        return Takeover::NotYet("the session is being resumed on another connection; try again");
+    }
     let mut batch = Batch::new();
     batch.bind(&session_key(session), incarnation);
     batch.read_name(&session_key(session), record.version);
@@ -103,11 +110,11 @@ pub(crate) fn take_over(
     match shared.data.commit_now(&mut batch) {
         Ok(_) => {}
         Err(CommitError::Conflict(_)) => {
-            shared.sessions.remove(session);
+            shared.sessions.remove_link(&link);
             return Takeover::NotYet("the session is moving; try again");
         }
         Err(_) => {
-            shared.sessions.remove(session);
+            shared.sessions.remove_link(&link);
             return Takeover::NotYet("the shared log cannot be reached; try again");
         }
     }

@@ -4,7 +4,11 @@
 //! cargo run -p darkstar-examples --bin chat -- --register-on-login true   # anyone may sign up
 //! echo secret | cargo run -p darkstar-examples --bin chat -- accounts create alice
 //! cargo run -p darkstar-examples --bin chat-client -- --name alice         # then type
+//! cargo run -p darkstar-examples --bin chat -- --register-on-login true --web 127.0.0.1:7492
 //! ```
+//!
+//! With `--web ADDR` it also serves the chat in the browser (the TypeScript client's demo
+//! page) at `http://ADDR/`, connecting to its WebSocket listener.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -12,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use darkstar_examples::chat::ChatApp;
 use darkstar_examples::cli;
+use darkstar_examples::web_demo;
 use darkstar_runtime::{AccountCommand, Config, MainError, Server, ServerArgs};
 
 #[derive(Parser)]
@@ -22,6 +27,10 @@ struct Cli {
     /// Seconds to run (0: until Ctrl-C).
     #[arg(long, default_value_t = 0)]
     seconds: u64,
+    /// Also serve the chat in the browser over HTTP on this address (such as
+    /// 127.0.0.1:7492); it connects to the WebSocket listener.
+    #[arg(long, value_name = "ADDR")]
+    web: Option<SocketAddr>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -57,6 +66,13 @@ fn main() -> ExitCode {
         config.tcp_addr = Some(address(DEFAULT_TCP));
         config.ws_addr = Some(address(DEFAULT_WS));
     }
+    if cli.web.is_some() && config.ws_addr.is_none() {
+        eprintln!(
+            "error: --web serves a page that connects over WebSocket, and this server has no \
+             WebSocket listener: give --ws-addr too (or neither --tcp-addr nor --ws-addr, for both)"
+        );
+        return ExitCode::FAILURE;
+    }
     let Some(server) = cli::start(ChatApp, config) else {
         return ExitCode::FAILURE;
     };
@@ -69,7 +85,24 @@ fn main() -> ExitCode {
     .into_iter()
     .flatten()
     .collect();
+    // Served until this function returns, when the server has stopped.
+    let web = match (cli.web, server.ws_addr()) {
+        (Some(addr), Some(ws)) => match web_demo::serve(addr, format!("ws://{ws}/")) {
+            Ok(web) => Some(web),
+            Err(e) => {
+                eprintln!("error: {e}");
+                if let Err(e) = server.shutdown() {
+                    return cli::report(e);
+                }
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     println!("chat: {}; Ctrl-C stops", listeners.join(", "));
+    if let Some(web) = &web {
+        println!("chat demo: http://{}/", web.addr());
+    }
     cli::serve(server, cli.seconds)
 }
 

@@ -97,6 +97,17 @@ export interface Sender {
 
 const utf8 = new TextEncoder();
 
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * `promise`, with its rejection marked as handled: awaiting what the client returns is
+ * optional, and a rejection nobody waits for must not end a Node program.
+ */
+function quietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 function bytes(message: Uint8Array | string): Uint8Array {
   return typeof message === "string" ? utf8.encode(message) : message;
 }
@@ -158,7 +169,7 @@ async function expect(conn: Connection): Promise<ServerFrame> {
   }
 }
 
-/** Opens a connection to `url` and says Hello. */
+/** Opens a connection to `url` and says Hello; the server's frame limit comes with it. */
 async function greet(url: string, s: Settings): Promise<Connection> {
   const conn = await Connection.open(url, s.ctor, s.maxFrame, s.connectTimeoutMs);
   try {
@@ -167,6 +178,7 @@ async function greet(url: string, s: Settings): Promise<Connection> {
     if (welcome.kind !== "Welcome") {
       throw new ProtocolError(`expected Welcome, got ${welcome.kind}`);
     }
+    conn.serverMaxFrame = welcome.maxFrame;
     return conn;
   } catch (e) {
     conn.close();
@@ -242,6 +254,8 @@ export class Client {
   private home: string;
   private tried = 0;
   private key: Uint8Array;
+  /** The largest frame the server takes (its `Welcome` said), after the length. */
+  private maxFrame: number;
   private readonly resumeWindowMs: number;
   /** Last server frame received. */
   private received = 0n;
@@ -253,6 +267,8 @@ export class Client {
   /** Messages waiting for room in the window, in order. */
   private readonly held: Pending[] = [];
   private loggingOut = false;
+  /** The connection ended because the server sent the session elsewhere. */
+  private relocated = false;
   private over: { reason: number; text: string } | null = null;
   private readonly loggedOut: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private readonly ticker: ReturnType<typeof setInterval>;
@@ -270,6 +286,7 @@ export class Client {
     this.current = url;
     this.home = url;
     this.sessionId = session;
+    this.maxFrame = conn.serverMaxFrame;
     this.key = key;
     this.resumeWindowMs = resumeWindowMs;
     this.ticker = setInterval(() => {
@@ -341,7 +358,7 @@ export class Client {
     if (this.over !== null) {
       return this.over.reason === DisconnectReason.LoggedOut
         ? Promise.resolve()
-        : Promise.reject(new ClosedError(`the session is over: ${this.over.text}`));
+        : quietly(Promise.reject(new ClosedError(`the session is over: ${this.over.text}`)));
     }
     const done = new Promise<void>((resolve, reject) => this.loggedOut.push({ resolve, reject }));
     done.catch(() => {});
@@ -359,17 +376,30 @@ export class Client {
 
   private enqueue(frame: Pending["frame"]): Promise<void> {
     if (this.over !== null) {
-      return Promise.reject(new ClosedError(`the session is over: ${this.over.text}`));
+      return quietly(Promise.reject(new ClosedError(`the session is over: ${this.over.text}`)));
+    }
+    // Checked before it is numbered: a message that cannot be sent must not take a number
+    // the server then waits for.
+    if (frame.kind === "ChannelMessage" && (frame.channel < 0n || frame.channel > U64_MAX)) {
+      return quietly(Promise.reject(new RangeError(`${frame.channel} is not a channel id`)));
+    }
+    const overhead = frame.kind === "ChannelMessage" ? 17 : 9;
+    if (frame.body.length + overhead > this.maxFrame) {
+      return quietly(
+        Promise.reject(
+          new RangeError(
+            `a message of ${frame.body.length} bytes is over the server's limit of ${this.maxFrame - overhead} bytes`,
+          ),
+        ),
+      );
     }
     let pending!: Pending;
     const handled = new Promise<void>((resolve, reject) => {
       pending = { frame, resolve, reject };
     });
-    // Awaiting is optional: a rejection nobody waits for must not crash the program.
-    handled.catch(() => {});
     this.held.push(pending);
     this.release();
-    return handled;
+    return quietly(handled);
   }
 
   /** Numbers and sends what waits, in order, as far as the window allows. */
@@ -428,8 +458,12 @@ export class Client {
         conn.close();
         return this.end(DisconnectReason.ProtocolError, incoming.error.message);
       }
-      // Closed without a Disconnect: resume (a close status of 4000 + a reason follows
-      // the Disconnect frame, which was handled already).
+      // A close status of 4000 + a reason without its Disconnect frame (lost in flight)
+      // says the same; anything else is a dropped connection: resume.
+      const code = incoming.code - 4000;
+      if (code > 0 && code < 256 && code !== DisconnectReason.Shutdown) {
+        return this.end(code, incoming.reason || reasonName(code));
+      }
       return this.resume();
     }
   }
@@ -471,10 +505,12 @@ export class Client {
         this.end(frame.reason, frame.text);
         return "over";
       case "Relocate":
-        // The session moved: resume it there, with the key given.
+        // The session moved: resume it there, with the key given, even with reconnecting
+        // off, since the connection did not drop.
         this.current = urlAt(this.current, frame.host, frame.port);
         this.key = frame.key;
         this.tried = 0;
+        this.relocated = true;
         return "dropped";
       default:
         this.end(DisconnectReason.ProtocolError, `unexpected frame from the server: ${frame.kind}`);
@@ -492,7 +528,9 @@ export class Client {
     if (this.over !== null) {
       return;
     }
-    if (!this.s.reconnect) {
+    const relocated = this.relocated;
+    this.relocated = false;
+    if (!this.s.reconnect && !relocated) {
       return this.end(
         DisconnectReason.Expired,
         "the connection dropped, and reconnecting is off (options.reconnect); log in again",
@@ -591,6 +629,7 @@ export class Client {
       switch (answer.kind) {
         case "Resumed":
           // Messages up to `handled` are done; the rest are sent again.
+          this.maxFrame = conn.serverMaxFrame;
           this.forgetHandled(answer.handled);
           return { kind: "resumed", conn };
         case "Redirect":

@@ -137,15 +137,39 @@ export class EventHub {
       set = new Set();
       this.listeners.set(type, set);
     }
-    set.add(listener as (event: ClientEvent) => void);
+    const l = listener as (event: ClientEvent) => void;
+    set.add(l);
     if (!this.iterating) {
-      // The first receiver gets what came before it, in order, soon after it is added.
+      // The first receiver gets what came before it, in order, soon after it is added;
+      // what comes meanwhile waits behind that, so the order holds.
       const waiting = this.backlog.filter((e) => e.type === type);
+      if (waiting.length === 0) {
+        return;
+      }
       this.backlog.splice(0, this.backlog.length, ...this.backlog.filter((e) => e.type !== type));
+      this.replaying.set(l, waiting);
       queueMicrotask(() => {
-        for (const e of waiting) {
-          listener(e as ClientEventMap[K]);
+        const queue = this.replaying.get(l) ?? [];
+        // Drained in place: a listener's own work may emit more.
+        while (queue.length > 0) {
+          const e = queue.shift() as ClientEvent;
+          this.call(l, e);
         }
+        this.replaying.delete(l);
+      });
+    }
+  }
+
+  /** Listeners still being handed what came before them, with what waits for each. */
+  private readonly replaying = new Map<(event: ClientEvent) => void, ClientEvent[]>();
+
+  private call(listener: (event: ClientEvent) => void, event: ClientEvent): void {
+    try {
+      listener(event);
+    } catch (e) {
+      // A listener's failure is its own: the session and other listeners go on.
+      queueMicrotask(() => {
+        throw e;
       });
     }
   }
@@ -153,19 +177,18 @@ export class EventHub {
   /** Removes a listener. */
   off<K extends keyof ClientEventMap>(type: K, listener: Listener<K>): void {
     this.listeners.get(type)?.delete(listener as (event: ClientEvent) => void);
+    this.replaying.delete(listener as (event: ClientEvent) => void);
   }
 
   /** Hands `event` out. */
   emit(event: ClientEvent): void {
     const listeners = this.listeners.get(event.type);
     for (const listener of listeners ?? []) {
-      try {
-        listener(event);
-      } catch (e) {
-        // A listener's failure is its own: the session and other listeners go on.
-        queueMicrotask(() => {
-          throw e;
-        });
+      const queue = this.replaying.get(listener);
+      if (queue !== undefined) {
+        queue.push(event);
+      } else {
+        this.call(listener, event);
       }
     }
     const waiter = this.waiters.shift();
@@ -203,6 +226,11 @@ export class EventHub {
         return new Promise((resolve) => hub.waiters.push(resolve));
       },
       return(): Promise<IteratorResult<ClientEvent>> {
+        // Given up (a `break` out of `for await`): events are no longer kept for it.
+        hub.iterating = false;
+        for (const w of hub.waiters.splice(0)) {
+          w({ value: undefined, done: true });
+        }
         return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]() {

@@ -35,6 +35,8 @@ export type Incoming =
 
 /** An open connection: frames out, frames in, in order. */
 export class Connection {
+  /** The largest frame the server takes, once its `Welcome` said (after the length). */
+  serverMaxFrame = 64 * 1024;
   private readonly queue: Incoming[] = [];
   private readonly waiters: Array<(incoming: Incoming) => void> = [];
   private over = false;

@@ -185,10 +185,19 @@ test("listeners and the iterator both hear every event, the first of them includ
       reply({ kind: "LoginAccepted", session: 3n, key: KEY, resumeWindowMs: 10_000 });
       reply({ kind: "Message", seq: 1n << 24n, body: new TextEncoder().encode("welcome") });
     }
+    if (frame.kind === "Message") {
+      reply({ kind: "Ack", handled: frame.seq });
+    }
   });
   const client = await connect(server.url, { name: "ada", WebSocket: Ws });
   const heard = await new Promise<string>((resolve) => client.on("message", (e) => resolve(e.text)));
   assert.equal(heard, "welcome", "a listener added after the login still hears what came with it");
+  // What cannot be sent is refused before it takes a number, so the session goes on.
+  await assert.rejects(client.send(new Uint8Array(70_000)), /over the server's limit of 65527 bytes/);
+  await assert.rejects(client.sendToChannel(-1n, "x"), /not a channel id/);
+  await client.send("fine");
+  const numbered = server.seen.filter((f) => f.kind === "Message").map((f) => (f.kind === "Message" ? f.seq : 0n));
+  assert.deepEqual(numbered, [1n]);
   const done = client.logout();
   const events = await take(client, (es) => es.some((e) => e.type === "disconnected"));
   await done;
