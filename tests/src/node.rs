@@ -41,6 +41,34 @@ pub fn prepare(name: &str) -> PathBuf {
     dir
 }
 
+/// A package prepared with [`prepare`], and what its committed build output held before
+/// that build could rewrite it.
+pub struct Prepared {
+    /// The package directory.
+    pub dir: PathBuf,
+    /// Each of the files asked for, by name, with the bytes it held.
+    pub committed: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// [`prepare`]s `web/<name>`, first reading `files` in `built` (the committed output of
+/// its build, which the build rewrites when the sources changed): a test then compares
+/// them with a fresh build.
+pub fn prepare_keeping(name: &str, built: &Path, files: &[&'static str]) -> Prepared {
+    let committed = files
+        .iter()
+        .map(|&file| {
+            let path = built.join(file);
+            let bytes = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            (file, bytes)
+        })
+        .collect();
+    Prepared {
+        dir: prepare(name),
+        committed,
+    }
+}
+
 /// Whether `node_modules` was installed from the lockfile as it is now (npm writes its own
 /// copy, `node_modules/.package-lock.json`, when it installs).
 fn installed(dir: &Path) -> bool {

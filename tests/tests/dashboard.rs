@@ -31,28 +31,9 @@ fn assets_dir() -> PathBuf {
 
 /// The dashboard package, prepared, and the asset files as they were before its build
 /// rewrote them (what is committed, and what the server was compiled with).
-struct Prepared {
-    dir: PathBuf,
-    committed: Vec<(&'static str, Vec<u8>)>,
-}
-
-fn prepared() -> &'static Prepared {
-    static PREPARED: OnceLock<Prepared> = OnceLock::new();
-    PREPARED.get_or_init(|| {
-        let committed = ASSETS
-            .iter()
-            .map(|name| {
-                let path = assets_dir().join(name);
-                let bytes = std::fs::read(&path)
-                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-                (*name, bytes)
-            })
-            .collect();
-        Prepared {
-            dir: node::prepare("dashboard"),
-            committed,
-        }
-    })
+fn prepared() -> &'static node::Prepared {
+    static PREPARED: OnceLock<node::Prepared> = OnceLock::new();
+    PREPARED.get_or_init(|| node::prepare_keeping("dashboard", &assets_dir(), &ASSETS))
 }
 
 #[test]

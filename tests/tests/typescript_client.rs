@@ -42,27 +42,11 @@ fn dist_dir() -> PathBuf {
 /// The client package, prepared, and the demo page's files as they were before its build
 /// rewrote them (what is committed). Every test prepares the package through this, so the
 /// committed files are read before any build in this process.
-struct Prepared {
-    dir: PathBuf,
-    committed: Vec<(&'static str, Vec<u8>)>,
-}
-
-fn prepared() -> &'static Prepared {
-    static PREPARED: OnceLock<Prepared> = OnceLock::new();
+fn prepared() -> &'static node::Prepared {
+    static PREPARED: OnceLock<node::Prepared> = OnceLock::new();
     PREPARED.get_or_init(|| {
-        let committed = FILES
-            .iter()
-            .map(|(name, _)| {
-                let path = dist_dir().join(name);
-                let bytes = std::fs::read(&path)
-                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-                (*name, bytes)
-            })
-            .collect();
-        Prepared {
-            dir: node::prepare("client"),
-            committed,
-        }
+        let names: Vec<&'static str> = FILES.iter().map(|(name, _)| *name).collect();
+        node::prepare_keeping("client", &dist_dir(), &names)
     })
 }
 

@@ -35,6 +35,9 @@ const MAX_RESUME_BACKOFF_MS = 250;
 /** The shortest time one resume attempt gets, even when the window is nearly over. */
 const MIN_ATTEMPT_MS = 1000;
 
+/** A connection that drops within this long of its resume counts as dropping at once. */
+const QUICK_DROP_MS = 1000;
+
 /** How a client behaves. Only `name` is needed. */
 export interface ConnectOptions {
   /** The account name to log in as. */
@@ -267,6 +270,10 @@ export class Client {
   /** Messages waiting for room in the window, in order. */
   private readonly held: Pending[] = [];
   private loggingOut = false;
+  /** When the last resume succeeded (0: never). */
+  private resumedAt = 0;
+  /** The pause before resuming after the last quick drop (0: the last drop was not quick). */
+  private dropPause = 0;
   /** The connection ended because the server sent the session elsewhere. */
   private relocated = false;
   private over: { reason: number; text: string } | null = null;
@@ -541,14 +548,23 @@ export class Client {
     this.tried = 0;
     let backoff = 20;
     let redirects = 0;
+    // A server on its way down takes a resume and says `shutdown` again at once; a
+    // connection that drops right after its resume must not make the client spin, so such
+    // drops in a row wait longer and longer before the next attempt, up to the cap.
+    const quick = Date.now() - this.resumedAt < QUICK_DROP_MS;
+    this.dropPause = quick ? Math.min(Math.max(this.dropPause * 2, 20), MAX_RESUME_BACKOFF_MS) : 0;
     for (let attempt = 1; ; attempt++) {
       this.hub.emit({ type: "reconnecting", attempt });
+      if (attempt === 1 && this.dropPause > 0) {
+        await new Promise((r) => setTimeout(r, this.dropPause));
+      }
       const limit = Math.max(deadline - Date.now(), MIN_ATTEMPT_MS);
       const outcome = await this.tryResume(limit);
       let failure: string;
       switch (outcome.kind) {
         case "resumed":
           this.conn = outcome.conn;
+          this.resumedAt = Date.now();
           this.hub.emit({ type: "reconnected", url: this.current });
           void this.carry(outcome.conn);
           return;
