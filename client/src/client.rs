@@ -174,6 +174,8 @@ impl Client {
             held: VecDeque::new(),
             logging_out: false,
             events: event_tx,
+            resumed_at: None,
+            drop_pause: Duration::ZERO,
         };
         let shown = driver.shown.clone();
         tokio::spawn(driver.run(reader, writer, command_rx));
@@ -394,6 +396,10 @@ struct Driver {
     /// the server has ended the session.
     logging_out: bool,
     events: mpsc::Sender<Event>,
+    /// When the session was last resumed.
+    resumed_at: Option<Instant>,
+    /// The pause before resuming after the last quick drop (zero: it was not quick).
+    drop_pause: Duration,
 }
 
 impl Driver {
@@ -628,6 +634,18 @@ impl Driver {
         let deadline = Instant::now() + self.window;
         self.home = self.endpoint.clone();
         self.tried = 0;
+        // A server on its way down takes a resume and says `shutdown` again at once: drops
+        // that come right after a resume wait longer and longer before the next attempt,
+        // so the client never spins.
+        let quick = self.resumed_at.is_some_and(|at| at.elapsed() < QUICK_DROP);
+        self.drop_pause = if quick {
+            (self.drop_pause * 2).clamp(Duration::from_millis(20), MAX_RESUME_BACKOFF)
+        } else {
+            Duration::ZERO
+        };
+        if !self.drop_pause.is_zero() {
+            tokio::time::sleep(self.drop_pause).await;
+        }
         let mut attempt = 0;
         let mut backoff = Duration::from_millis(20);
         let mut redirects = 0;
@@ -641,6 +659,7 @@ impl Driver {
                 .max(MIN_ATTEMPT);
             let failure = match tokio::time::timeout(limit, self.try_resume()).await {
                 Ok(Attempt::Resumed(reader, writer)) => {
+                    self.resumed_at = Some(Instant::now());
                     *self.shown.lock().unwrap_or_else(|e| e.into_inner()) = self.endpoint.clone();
                     let _ = self.events.send(Event::Reconnected).await;
                     return Some((reader, writer));
@@ -756,6 +775,9 @@ impl Driver {
 /// The longest pause between resume attempts: a server restarting, or a cluster moving a
 /// dead node's sessions, is found within about this long of being ready.
 const MAX_RESUME_BACKOFF: Duration = Duration::from_millis(250);
+
+/// A connection that drops within this long of its resume counts as dropping at once.
+const QUICK_DROP: Duration = Duration::from_secs(1);
 
 /// The shortest time one resume attempt gets, even when the window is nearly over.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);

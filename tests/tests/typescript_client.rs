@@ -57,12 +57,18 @@ fn node_tests(dir: &Path, files: &[&str], env: &[(&str, String)]) {
     command
         .arg("--test")
         .arg("--test-reporter=spec")
+        // A failed test may leave a server or a socket open: the run must end all the same,
+        // and no test may wait for ever.
+        .arg("--test-force-exit")
+        .arg(format!("--test-timeout={}", 2 * DEADLINE.as_millis()))
         .args(files.iter().map(|f| format!("dist-test/test/{f}")))
         .current_dir(dir);
     for (key, value) in env {
         command.env(key, value);
     }
     let report = node::run(&mut command, "the TypeScript client's tests");
+    // Shown with `--nocapture`.
+    println!("{report}");
     // The runner's summary: a run that found no tests must not pass.
     assert!(report.contains("pass"), "no test ran:\n{report}");
 }
@@ -72,7 +78,13 @@ fn the_codec_matches_the_shared_vectors_and_follows_scripted_servers() {
     let dir = &prepared().dir;
     node_tests(
         dir,
-        &["frames.test.js", "events.test.js", "scripted.test.js"],
+        &[
+            "frames.test.js",
+            "events.test.js",
+            "scripted.test.js",
+            "flow.test.js",
+            "resume.test.js",
+        ],
         &[],
     );
 }

@@ -1,7 +1,7 @@
 /**
  * The client against a real chat server (the `chat` example), which the Rust test that
- * runs this file starts and names in `DARKSTAR_WS_URL`: login, the lobby, whispers of the
- * game, refusals, a duplicate login, logout, and a session that survives cut connections
+ * runs this file starts and names in `DARKSTAR_WS_URL`: login, the lobby, rooms, whispers,
+ * refusals, a duplicate login, logout, and a session that survives cut connections
  * with nothing lost or repeated.
  */
 
@@ -106,6 +106,46 @@ test("a player logs in, talks in the lobby and asks who is on", async () => {
   const last = await events.until("the session ended", (es) => es.find((e) => e.type === "disconnected"));
   assert.ok(last.type === "disconnected" && last.reasonName === "logged_out", JSON.stringify(last));
   assert.equal(events.events.at(-1), last, "the last event");
+});
+
+test("players open a room with /join, talk there, whisper, and leave it", async () => {
+  const [ann, ben] = [fresh("fay"), fresh("gus")];
+  const a = await player(ann);
+  const b = await player(ben);
+  const joined = async (p: typeof a) =>
+    p.events.until("joined the room", (es) => {
+      const e = es.find((e) => e.type === "joined" && e.name === `room.${room}`);
+      return e?.type === "joined" ? e.channel : undefined;
+    });
+  const room = `r${process.pid}`;
+  await a.client.send(`/join ${room}`);
+  const channel = await joined(a);
+  assert.notEqual(channel, a.lobby);
+  assert.equal(a.client.channels.get(channel), `room.${room}`);
+  await b.client.send(`/join ${room}`);
+  assert.equal(await joined(b), channel, "the same room, the same channel");
+  await a.events.until("ben entered", (es) =>
+    es.some((e) => e.type === "channelMessage" && e.channel === channel && e.text === `${ben} entered ${room}`),
+  );
+  await a.client.sendToChannel(channel, "in the room");
+  const heard = await b.events.until("ann's line in the room", (es) =>
+    es.find((e) => e.type === "channelMessage" && e.text === `${ann}: in the room`),
+  );
+  assert.ok(heard.type === "channelMessage" && heard.channel === channel && heard.sender === a.client.sessionId);
+  await b.client.send(`/tell ${ann} psst`);
+  await a.events.until("the whisper", (es) => es.some((e) => e.type === "message" && e.text === `${ben} whispers: psst`));
+  await b.events.until("the whisper's echo", (es) =>
+    es.some((e) => e.type === "message" && e.text === `you whisper to ${ann}: psst`),
+  );
+  await b.client.send("/leave");
+  await b.events.until("left the room", (es) => es.some((e) => e.type === "left" && e.channel === channel));
+  assert.equal(b.client.channels.has(channel), false);
+  assert.equal(b.client.channels.get(b.lobby), "lobby", "still in the lobby");
+  await a.events.until("ben left", (es) =>
+    es.some((e) => e.type === "channelMessage" && e.channel === channel && e.text === `${ben} left ${room}`),
+  );
+  assert.deepEqual(b.events.lines().filter((l) => l.startsWith(`${ann}: `)), [`${ann}: in the room`]);
+  await Promise.all([a.client.logout(), b.client.logout()]);
 });
 
 test("a wrong password is refused, with the server's reason", async () => {

@@ -7,77 +7,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { WebSocket, WebSocketServer } from "ws";
-
-import { connect, type Client } from "../src/client.js";
+import { connect } from "../src/client.js";
 import { DisconnectedError, LoginRefusedError } from "../src/errors.js";
-import type { ClientEvent } from "../src/events.js";
-import { decodeClientFrame, encodeServerFrame, type ClientFrame, type ServerFrame } from "../src/frames.js";
-import type { WebSocketConstructor } from "../src/transport.js";
+import { KEY, scripted, take, Ws } from "./scripted-server.js";
 
-const Ws = WebSocket as unknown as WebSocketConstructor;
-const KEY = Uint8Array.from({ length: 16 }, (_, i) => i);
 const NEW_KEY = Uint8Array.from({ length: 16 }, (_, i) => 100 + i);
-
-/** A server that answers each client frame with what `script` returns. */
-async function scripted(
-  script: (frame: ClientFrame, reply: (f: ServerFrame) => void, close: () => void) => void,
-): Promise<{ url: string; port: number; seen: ClientFrame[]; stop: () => Promise<void> }> {
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-  const seen: ClientFrame[] = [];
-  server.on("connection", (socket) => {
-    socket.on("message", (data: Buffer) => {
-      const frame = decodeClientFrame(new Uint8Array(data), 1 << 20);
-      seen.push(frame);
-      if (frame.kind === "Hello") {
-        socket.send(encodeServerFrame({ kind: "Welcome", version: 1, maxFrame: 65536 }));
-        return;
-      }
-      if (frame.kind === "Logout") {
-        socket.send(encodeServerFrame({ kind: "Disconnect", reason: 1, text: "logged out" }));
-        socket.close(4001, "logged_out");
-        return;
-      }
-      script(
-        frame,
-        (f) => socket.send(encodeServerFrame(f)),
-        () => socket.close(),
-      );
-    });
-  });
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `ws://127.0.0.1:${port}/game`,
-    port,
-    seen,
-    stop: () =>
-      new Promise((resolve) => {
-        for (const socket of server.clients) {
-          socket.terminate();
-        }
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** Reads events until `count` of them matched `keep`; the rest are kept too. */
-async function take(client: Client, until: (events: ClientEvent[]) => boolean): Promise<ClientEvent[]> {
-  const events: ClientEvent[] = [];
-  const deadline = setTimeout(() => assert.fail(`events so far: ${JSON.stringify(events, bigints)}`), 30_000);
-  for await (const e of client.events()) {
-    events.push(e);
-    if (until(events)) {
-      break;
-    }
-  }
-  clearTimeout(deadline);
-  return events;
-}
-
-function bigints(_: string, v: unknown): unknown {
-  return typeof v === "bigint" ? v.toString() : v;
-}
 
 test("a login follows Redirect, and a session follows Relocate, with nothing repeated", async () => {
   const third = await scripted((frame, reply) => {
