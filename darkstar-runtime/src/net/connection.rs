@@ -474,6 +474,26 @@ async fn resume(
         }
         !moved
     });
+    if let Some(link) = local.as_ref().filter(|l| l.moved()) {
+        // Sent elsewhere, and the record still names this node: either the other node has
+        // not taken it over (then the client belongs there), or this replica has not yet
+        // applied the takeover. Never resumed here from what this node knew.
+        let slot = shared
+            .placement
+            .slot_of(crate::cluster::identity_key(&link.identity));
+        if let Some((host, port)) = shared
+            .ownership
+            .elsewhere(slot, writer.is_websocket())
+            .and_then(|a| split_address(&a))
+        {
+            let _ = send(writer, &ServerFrame::Redirect { host, port }).await;
+            return Err(Failed::Answered);
+        }
+        return Err(Failed::Refused(
+            DisconnectReason::Busy,
+            "the session is moving; try again".to_owned(),
+        ));
+    }
     let link = match local {
         Some(link) => link,
         // In a cluster, the session of a node that died may be taken over here.
@@ -812,6 +832,7 @@ async fn finish(
             // The frames the client lacks are in every replica's outbox, so the node it
             // goes to sends them; this one only says where to go, and lets go. Detached
             // first, so that the window runs even if the client never reads the frame.
+            link.mark_moved();
             if link.detach(conn) {
                 net.await_resume(shared.clone(), link.clone());
             }

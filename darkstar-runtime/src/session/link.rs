@@ -97,6 +97,9 @@ pub(crate) struct SessionLink {
     finished_wake: Notify,
     /// Whether the connection carrying it now is a WebSocket (where to relocate it to).
     websocket: AtomicBool,
+    /// Whether this node sent its client elsewhere (`Relocate`): it is never resumed here
+    /// again, since the node it went to may have handled more of it than this one knows.
+    moved: AtomicBool,
 }
 
 impl SessionLink {
@@ -135,6 +138,7 @@ impl SessionLink {
             wake: Notify::new(),
             finished: AtomicBool::new(false),
             websocket: AtomicBool::new(false),
+            moved: AtomicBool::new(false),
             finished_wake: Notify::new(),
         }
     }
@@ -429,6 +433,16 @@ impl SessionLink {
         drop(st);
         self.wake.notify_waiters();
         true
+    }
+
+    /// Notes that this node sent the session's client to another node.
+    pub fn mark_moved(&self) {
+        self.moved.store(true, Ordering::Release);
+    }
+
+    /// Whether this node sent the session's client to another node.
+    pub fn moved(&self) -> bool {
+        self.moved.load(Ordering::Acquire)
     }
 
     /// Notes the transport of the connection just attached.
