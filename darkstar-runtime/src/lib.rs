@@ -44,6 +44,7 @@ mod server;
 mod session;
 mod shared;
 mod stats;
+mod store_disk;
 mod stored_tasks;
 mod timers;
 mod txn;

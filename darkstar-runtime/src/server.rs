@@ -30,6 +30,7 @@ use crate::session::{
 };
 use crate::shared::{Limits, Shared};
 use crate::stats::RuntimeStats;
+use crate::store_disk::StoreDisk;
 
 /// The time limit of `initialize` and queries: they run outside the executors, where a
 /// long run delays nobody.
@@ -43,6 +44,7 @@ pub struct ServerBuilder {
     app: Arc<dyn App>,
     config: Config,
     authenticator: Option<Arc<dyn Authenticator>>,
+    store_disk: StoreDisk,
 }
 
 impl ServerBuilder {
@@ -74,7 +76,24 @@ impl ServerBuilder {
     /// tasks, starts one executor per core, restores the sessions a previous run left open,
     /// and starts the client listeners.
     pub fn start(self) -> Result<Server, StartError> {
-        Server::start(self.app, self.config, self.authenticator)
+        Server::start(self.app, self.config, self.authenticator, self.store_disk)
+    }
+
+    /// Writes the store through `disk`, a recording disk for power-loss tests. Only with
+    /// the `simulated-disk` feature.
+    #[cfg(feature = "simulated-disk")]
+    pub fn store_disk(mut self, disk: darkstar_storage::sim::RecordingDisk) -> ServerBuilder {
+        self.store_disk.disk = Some(disk);
+        self
+    }
+
+    /// Breaks the server on purpose, for tests that must catch it: replies, session
+    /// messages and channel messages leave as soon as their commit is visible, before it
+    /// is synced. Only with the `simulated-disk` feature.
+    #[cfg(feature = "simulated-disk")]
+    pub fn acknowledge_before_sync(mut self, yes: bool) -> ServerBuilder {
+        self.store_disk.acknowledge_before_sync = yes;
+        self
     }
 }
 
@@ -150,6 +169,7 @@ impl Server {
             app: Arc::new(app),
             config: Config::default(),
             authenticator: None,
+            store_disk: StoreDisk::default(),
         }
     }
 
@@ -157,6 +177,7 @@ impl Server {
         app: Arc<dyn App>,
         config: Config,
         authenticator: Option<Arc<dyn Authenticator>>,
+        store_disk: StoreDisk,
     ) -> Result<Server, StartError> {
         config.validate()?;
         if let Some(addr) = config.metrics_addr {
@@ -183,6 +204,7 @@ impl Server {
         if node.is_some() {
             options = cluster::replica_options(options);
         }
+        store_disk.apply(&mut options);
         let store = Arc::new(Store::open(&config.data_dir, options)?);
         if let Some(n) = &node {
             n.restore_if_empty(&store)?;

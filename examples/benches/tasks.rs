@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use darkstar_examples::bank::{self, BankApp};
+use darkstar_examples::cluster::proc::own_cpu_time;
 use darkstar_examples::load::{drive, Latency, LoadStats, Workload};
 use darkstar_runtime::{Config, Server};
 
@@ -44,6 +45,8 @@ struct Args {
 
 struct Figures {
     tasks_per_s: f64,
+    /// CPU time of the whole process (server and load alike) per task.
+    cpu_per_task: Duration,
     p50: Duration,
     p99: Duration,
     abort_rate: f64,
@@ -78,16 +81,18 @@ fn run(args: &Args, alpha: f64, learning: bool) -> Figures {
         scope.spawn(|| drive(&server, &accounts, &workload, &stats, &stop));
         std::thread::sleep(Duration::from_secs(args.warmup));
         let _ = stats.latency.take();
-        let (c0, r0, t0) = (
+        let (c0, r0, t0, cpu0) = (
             stats.committed.load(Ordering::Relaxed),
             server.stats(),
             Instant::now(),
+            own_cpu_time(),
         );
         std::thread::sleep(Duration::from_secs(args.seconds));
-        let (c1, r1, t1) = (
+        let (c1, r1, t1, cpu1) = (
             stats.committed.load(Ordering::Relaxed),
             server.stats(),
             Instant::now(),
+            own_cpu_time(),
         );
         let counts = stats.latency.take();
         stop.store(true, Ordering::Relaxed);
@@ -95,6 +100,7 @@ fn run(args: &Args, alpha: f64, learning: bool) -> Figures {
         let conflicts = (r1.conflicts - r0.conflicts) as f64;
         Figures {
             tasks_per_s: (c1 - c0) as f64 / (t1 - t0).as_secs_f64(),
+            cpu_per_task: (cpu1 - cpu0) / u32::try_from((c1 - c0).max(1)).unwrap_or(u32::MAX),
             p50: Latency::quantile(&counts, 0.50),
             p99: Latency::quantile(&counts, 0.99),
             abort_rate: conflicts / (committed + conflicts).max(1.0),
@@ -120,8 +126,8 @@ fn main() {
         args.accounts, args.in_flight, cores, args.seconds, args.warmup
     );
     println!(
-        "{:<34} {:>12} {:>10} {:>10} {:>8} {:>11}",
-        "run", "tasks/s", "p50", "p99", "aborts", "tasks/batch"
+        "{:<34} {:>12} {:>12} {:>10} {:>10} {:>8} {:>11}",
+        "run", "tasks/s", "CPU/task", "p50", "p99", "aborts", "tasks/batch"
     );
     let runs = [
         ("alpha 0 (uniform)", 0.0, true),
@@ -132,9 +138,10 @@ fn main() {
     for (name, alpha, learning) in runs {
         let f = run(&args, alpha, learning);
         println!(
-            "{:<34} {:>12.0} {:>10.2?} {:>10.2?} {:>7.2}% {:>11.1}",
+            "{:<34} {:>12.0} {:>12.2?} {:>10.2?} {:>10.2?} {:>7.2}% {:>11.1}",
             name,
             f.tasks_per_s,
+            f.cpu_per_task,
             f.p50,
             f.p99,
             f.abort_rate * 100.0,

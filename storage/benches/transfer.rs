@@ -199,12 +199,31 @@ struct DarkstarRun {
     latency: Percentiles,
     conflicts: u64,
     syncs: u64,
+    /// CPU time of the process (committers and the store's threads) while it ran.
+    cpu: Duration,
 }
 
 impl DarkstarRun {
     fn per_sec(&self) -> f64 {
         self.commits as f64 / self.elapsed.as_secs_f64()
     }
+
+    fn cpu_per_commit(&self) -> Duration {
+        self.cpu / u32::try_from(self.commits.max(1)).unwrap_or(u32::MAX)
+    }
+}
+
+/// CPU time this process has used, all threads, user and system.
+fn cpu_time() -> Duration {
+    // SAFETY: `getrusage` only writes the struct it is given, which is plain data that
+    // zeroes are valid for.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// What one committing thread measured.
@@ -236,6 +255,7 @@ fn run_darkstar(threads: usize, duration: Duration) -> Res<DarkstarRun> {
     let (store, first) = open_loaded_store(dir.path())?;
     let syncs_before = store.stats().syncs;
     let per_thread = IN_FLIGHT_TOTAL / threads;
+    let cpu_before = cpu_time();
     let start = Instant::now();
     let deadline = start + duration;
     let results: Vec<WorkerResult> = std::thread::scope(|s| {
@@ -249,6 +269,7 @@ fn run_darkstar(threads: usize, duration: Duration) -> Res<DarkstarRun> {
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     let elapsed = start.elapsed();
+    let cpu = cpu_time() - cpu_before;
     let syncs = store.stats().syncs - syncs_before;
     store.close()?;
     let conflicts = results.iter().map(|r| r.conflicts).sum();
@@ -260,6 +281,7 @@ fn run_darkstar(threads: usize, duration: Duration) -> Res<DarkstarRun> {
         latency: percentiles(&mut latencies),
         conflicts,
         syncs,
+        cpu,
     })
 }
 
@@ -657,15 +679,24 @@ fn print_darkstar(runs: &[DarkstarRun]) {
         "1. Darkstar store: one durable commit per transfer, {IN_FLIGHT_TOTAL} in flight in total"
     );
     println!(
-        "   {:>7}  {:>12}  {:>12}  {:>10}  {:>10}  {:>9}  {:>7}  {:>12}",
-        "threads", "in flight/th", "commits/s", "p50", "p99", "conflicts", "syncs", "commits/sync"
+        "   {:>7}  {:>12}  {:>12}  {:>10}  {:>10}  {:>10}  {:>9}  {:>7}  {:>12}",
+        "threads",
+        "in flight/th",
+        "commits/s",
+        "CPU/commit",
+        "p50",
+        "p99",
+        "conflicts",
+        "syncs",
+        "commits/sync"
     );
     for r in runs {
         println!(
-            "   {:>7}  {:>12}  {:>12}  {:>10}  {:>10}  {:>9}  {:>7}  {:>12.1}",
+            "   {:>7}  {:>12}  {:>12}  {:>10}  {:>10}  {:>10}  {:>9}  {:>7}  {:>12.1}",
             r.threads,
             IN_FLIGHT_TOTAL / r.threads,
             fmt_rate(r.per_sec()),
+            format!("{:.1} µs", r.cpu_per_commit().as_secs_f64() * 1e6),
             fmt_latency(r.latency.p50),
             fmt_latency(r.latency.p99),
             r.conflicts,

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::directory::sync_dir;
+use crate::disk::Disk;
 use crate::error::CommitError;
 use crate::format::{
     EntryHeader, FrameHeader, ENTRY_HEADER_LEN, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
@@ -77,6 +77,7 @@ pub(crate) fn ensure_spare(inner: &Inner) -> std::io::Result<()> {
     };
     // Zero-filling takes a while: do it without the lock.
     let seg = Arc::new(Segment::create_spare(
+        &inner.disk,
         &inner.dir,
         id,
         inner.options.segment_size,
@@ -298,12 +299,37 @@ fn relocate_live(inner: &Inner, seg: &Segment) -> Result<u64, CommitError> {
     // chunk was scanned, and the segment must outlive that commit's sync too. Every commit
     // whose effect the scan saw has published by the time we hold the writer lock.
     let after_seq = inner.writer.lock().last_seq;
+    wait_durable(inner, after_seq)?;
+    // Once the segment is gone its entries live only in the relocation frames. If those
+    // are the newest frames on disk, damage to them would pass for a torn, unsynced tail,
+    // which recovery discards: the relocated entries would silently vanish. A frame after
+    // them that says they were synced makes such damage a reported corruption instead.
+    let vouched = vouch(inner)?;
+    wait_durable(inner, vouched)?;
+    Ok(after_seq)
+}
+
+fn wait_durable(inner: &Inner, seq: u64) -> Result<(), CommitError> {
     inner.request_sync();
     inner
         .durable
-        .wait(after_seq)
-        .map_err(|e| CommitError::Failed(e.to_string()))?;
-    Ok(after_seq)
+        .wait(seq)
+        .map_err(|e| CommitError::Failed(e.to_string()))
+}
+
+/// Writes a frame without entries, whose header records how far the log is synced now;
+/// returns its sequence number.
+fn vouch(inner: &Inner) -> Result<u64, CommitError> {
+    let mut guard = inner.writer.lock();
+    let w = &mut *guard;
+    inner.check_open()?;
+    let (seq, dst, start) = inner.begin_frame(w, FRAME_HEADER_LEN)?;
+    let mut frame = [0u8; FRAME_HEADER_LEN];
+    inner.end_frame(&dst, start, &mut frame, seq, 0, inner.options.replica)?;
+    inner.publish(w, seq, start + FRAME_HEADER_LEN);
+    drop(guard);
+    inner.flush_signal.ring();
+    Ok(seq)
 }
 
 /// Writes the still-live entries of `entries` in one frame.
@@ -393,7 +419,11 @@ fn retire_ready(inner: &Inner) {
             // pages stay readable until the last of them is dropped. If it cannot go, the
             // store must stop: tombstones in younger segments may be dropped once this one
             // is out of the table, and a file left behind would bring old values back.
-            match std::fs::remove_file(&r.seg.path).and_then(|()| sync_dir(&inner.dir)) {
+            match inner
+                .disk
+                .remove(&r.seg.path)
+                .and_then(|()| inner.disk.sync_dir(&inner.dir))
+            {
                 Ok(()) => {
                     inner.compacted.fetch_add(1, Ordering::Relaxed);
                     inner.reclaimed.fetch_add(used, Ordering::Relaxed);

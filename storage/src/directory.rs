@@ -8,6 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::disk::{Disk, DiskFile, StoreDisk};
 use crate::error::OpenError;
 use crate::format::{Meta, FORMAT_VERSION, LOCK_FILE, META_FILE};
 use crate::segment::parse_segment_file_name;
@@ -17,11 +18,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Makes renames and creations inside `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// An exclusive `flock` on the store's `LOCK` file, released when dropped (or when the
@@ -114,7 +110,7 @@ pub(crate) enum Found {
 }
 
 /// Decides whether `dir` is a store, may become one, or must be refused.
-pub(crate) fn inspect(dir: &Path, create: bool) -> Result<Found, OpenError> {
+pub(crate) fn inspect(disk: &StoreDisk, dir: &Path, create: bool) -> Result<Found, OpenError> {
     if !dir.exists() {
         if !create {
             return Err(OpenError::NotAStore {
@@ -122,7 +118,18 @@ pub(crate) fn inspect(dir: &Path, create: bool) -> Result<Found, OpenError> {
                 reason: "the directory does not exist (and `create` is off)".into(),
             });
         }
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        // The directories' own names must be durable before anything in them can be: sync
+        // the parent of each one created, from the deepest existing ancestor down.
+        let created: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .collect();
+        disk.create_dir_all(dir).map_err(io_err(dir))?;
+        for parent in created.iter().rev().filter_map(|d| d.parent()) {
+            if !parent.as_os_str().is_empty() {
+                disk.sync_dir(parent).map_err(io_err(parent))?;
+            }
+        }
     }
     if !dir.is_dir() {
         return Err(OpenError::NotAStore {
@@ -179,18 +186,22 @@ pub(crate) fn inspect(dir: &Path, create: bool) -> Result<Found, OpenError> {
 }
 
 /// Writes a new `STORE` file, naming format `format_version`, durably.
-pub(crate) fn create_meta(dir: &Path, format_version: u32) -> Result<Meta, OpenError> {
+pub(crate) fn create_meta(
+    disk: &StoreDisk,
+    dir: &Path,
+    format_version: u32,
+) -> Result<Meta, OpenError> {
     let meta = Meta {
         format_version,
         store_id: new_store_id(),
     };
     let tmp = dir.join(format!("{META_FILE}.tmp"));
     let path = dir.join(META_FILE);
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(&meta.encode()).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    sync_dir(dir).map_err(io_err(dir))?;
+    let f = disk.create(&tmp).map_err(io_err(&tmp))?;
+    DiskFile::write_at(&f, &meta.encode(), 0).map_err(io_err(&tmp))?;
+    DiskFile::sync_all(&f).map_err(io_err(&tmp))?;
+    disk.rename(&tmp, &path).map_err(io_err(&path))?;
+    disk.sync_dir(dir).map_err(io_err(dir))?;
     Ok(meta)
 }
 
@@ -209,14 +220,17 @@ fn new_store_id() -> u64 {
 
 /// The segment files in `dir`, in id order. Leftover `*.tmp` files of interrupted
 /// creations and `*.spare` segments never put to use are removed.
-pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, OpenError> {
+pub(crate) fn list_segments(
+    disk: &StoreDisk,
+    dir: &Path,
+) -> Result<Vec<(u32, PathBuf)>, OpenError> {
     let mut segments = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".tmp") || name.ends_with(crate::segment::SPARE_SUFFIX) {
             let p = entry.path();
-            std::fs::remove_file(&p).map_err(io_err(&p))?;
+            disk.remove(&p).map_err(io_err(&p))?;
             continue;
         }
         if let Some(id) = parse_segment_file_name(&name) {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::directory::sync_dir;
+use crate::disk::Disk;
 use crate::error::DurabilityError;
 use crate::format::log_position;
 use crate::options::Durability;
@@ -132,6 +132,9 @@ impl Future for DurableFuture {
             return Poll::Ready(Ok(()));
         }
         self.inner.request_sync();
+        if self.inner.options.acknowledges_before_sync() {
+            return Poll::Ready(Ok(()));
+        }
         self.inner.durable.poll(self.seq, cx)
     }
 }
@@ -198,7 +201,7 @@ pub(crate) fn run_flusher(inner: Arc<Inner>, mut synced_seq: u64, start: (u32, u
             if rolled.is_empty() {
                 Ok(())
             } else {
-                sync_dir(&inner.dir)
+                inner.disk.sync_dir(&inner.dir)
             }
         });
         match synced_now {

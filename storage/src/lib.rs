@@ -77,6 +77,7 @@ mod archive;
 mod batch;
 mod compaction;
 mod directory;
+mod disk;
 mod durability;
 mod error;
 pub mod format;
@@ -85,6 +86,8 @@ mod options;
 mod recovery;
 mod segment;
 mod signal;
+#[cfg(feature = "simulated-disk")]
+pub mod sim;
 mod snapshot;
 mod store;
 mod table;

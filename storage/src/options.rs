@@ -47,6 +47,20 @@ pub struct Options {
     /// with [`OpenError::IsAReplica`](crate::OpenError::IsAReplica) or
     /// [`OpenError::NotAReplica`](crate::OpenError::NotAReplica).
     pub replica: bool,
+    /// The disk to write through instead of the real one: a [`RecordingDisk`] for
+    /// power-loss tests. Default `None` (the real disk). Only with the `simulated-disk`
+    /// feature.
+    ///
+    /// [`RecordingDisk`]: crate::sim::RecordingDisk
+    #[cfg(feature = "simulated-disk")]
+    pub disk: Option<crate::sim::RecordingDisk>,
+    /// A deliberately broken store, for tests that must catch it: every wait for
+    /// durability ([`Store::durable`](crate::Store::durable),
+    /// [`Store::acknowledged`](crate::Store::acknowledged) and their blocking forms) returns
+    /// as soon as the commit is visible, before it is synced. Default `false`. Only with
+    /// the `simulated-disk` feature.
+    #[cfg(feature = "simulated-disk")]
+    pub acknowledge_before_sync: bool,
 }
 
 impl Default for Options {
@@ -58,11 +72,43 @@ impl Default for Options {
             compact_below: 0.5,
             background_compaction: true,
             replica: false,
+            #[cfg(feature = "simulated-disk")]
+            disk: None,
+            #[cfg(feature = "simulated-disk")]
+            acknowledge_before_sync: false,
         }
     }
 }
 
 impl Options {
+    /// The disk these options name.
+    pub(crate) fn store_disk(&self) -> crate::disk::StoreDisk {
+        #[cfg(feature = "simulated-disk")]
+        {
+            match &self.disk {
+                Some(d) => crate::disk::StoreDisk::Recording(d.clone()),
+                None => crate::disk::StoreDisk::Os(crate::disk::OsDisk),
+            }
+        }
+        #[cfg(not(feature = "simulated-disk"))]
+        {
+            crate::disk::OsDisk
+        }
+    }
+
+    /// Whether waits for durability return before the sync (a test-only fault).
+    #[inline]
+    pub(crate) fn acknowledges_before_sync(&self) -> bool {
+        #[cfg(feature = "simulated-disk")]
+        {
+            self.acknowledge_before_sync
+        }
+        #[cfg(not(feature = "simulated-disk"))]
+        {
+            false
+        }
+    }
+
     /// Checks the options; the error says which one is wrong.
     pub fn validate(&self) -> Result<(), String> {
         if !(64 << 10..=1 << 30).contains(&self.segment_size) || self.segment_size % 4096 != 0 {

@@ -8,13 +8,13 @@
 //! disk.
 
 use std::collections::VecDeque;
-use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::directory::{list_segments, sync_dir};
+use crate::directory::list_segments;
+use crate::disk::{Disk, DiskFile, StoreDisk};
 use crate::error::OpenError;
 use crate::format::{
     log_position, EntryHeader, EntryKind, FrameHeader, Meta, SegmentHeader, ALIGN,
@@ -70,14 +70,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
     }
 }
 
-fn open_segment(id: u32, path: PathBuf, meta: &Meta) -> Result<Opened, OpenError> {
+fn open_segment(
+    disk: &StoreDisk,
+    id: u32,
+    path: PathBuf,
+    meta: &Meta,
+) -> Result<Opened, OpenError> {
     let store_id = meta.store_id;
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(io(&path))?;
-    let len = file.metadata().map_err(io(&path))?.len();
+    let file = disk.open(&path).map_err(io(&path))?;
+    let len = file.std().metadata().map_err(io(&path))?.len();
     let mut hdr = [0u8; SEGMENT_HEADER_LEN];
     if len < SEGMENT_HEADER_LEN as u64 {
         return Err(corrupt(
@@ -86,7 +87,7 @@ fn open_segment(id: u32, path: PathBuf, meta: &Meta) -> Result<Opened, OpenError
             "the file is shorter than a segment header",
         ));
     }
-    file.read_exact_at(&mut hdr, 0).map_err(io(&path))?;
+    file.std().read_exact_at(&mut hdr, 0).map_err(io(&path))?;
     let h = SegmentHeader::decode(&hdr).map_err(|why| corrupt(&path, 0, why))?;
     if h.format_version > meta.format_version {
         // The `STORE` file was checked against this build already.
@@ -131,7 +132,7 @@ fn open_segment(id: u32, path: PathBuf, meta: &Meta) -> Result<Opened, OpenError
             ),
         ));
     }
-    let seg = Segment::map(id, path.clone(), file, h.size).map_err(io(&path))?;
+    let seg = Segment::map(disk, id, path.clone(), file, h.size).map_err(io(&path))?;
     Ok(Opened { seg: Arc::new(seg) })
 }
 
@@ -293,6 +294,7 @@ fn durable_beyond(store_id: u64, segs: &[Opened], first: usize, from: usize, pos
 
 /// Replays the log in `dir`, the store `meta` describes, into `index`.
 pub(crate) fn recover(
+    disk: &StoreDisk,
     dir: &Path,
     meta: &Meta,
     segment_size: u32,
@@ -300,11 +302,11 @@ pub(crate) fn recover(
 ) -> Result<Recovered, OpenError> {
     let store_id = meta.store_id;
     let replica = meta.is_replica();
-    let listed = list_segments(dir)?;
+    let listed = list_segments(disk, dir)?;
     let next_segment_id = listed.last().map(|(id, _)| id + 1).unwrap_or(1);
     let mut segs = Vec::with_capacity(listed.len());
     for (id, path) in listed {
-        segs.push(open_segment(id, path, meta)?);
+        segs.push(open_segment(disk, id, path, meta)?);
     }
     // Segments never shrink below what the store already holds: an entry written under a
     // larger size must still fit in one frame when compaction moves it.
@@ -417,14 +419,14 @@ pub(crate) fn recover(
         if after_break || unused.contains(&j) {
             // Only unsynced frames or never-used spares are here.
             discarded_tail |= after_break && !is_blank(&o);
-            std::fs::remove_file(&o.seg.path).map_err(io(&o.seg.path))?;
+            disk.remove(&o.seg.path).map_err(io(&o.seg.path))?;
             removed = true;
             continue;
         }
         kept.push(o.seg);
     }
     if removed {
-        sync_dir(dir).map_err(io(dir))?;
+        disk.sync_dir(dir).map_err(io(dir))?;
     }
     // Ids follow log order: never below a segment a seal names, even if its file is gone
     // (a roll whose rename a power loss undid); a later open would take a smaller id for a
@@ -433,7 +435,7 @@ pub(crate) fn recover(
     let (pos, next_segment_id) = if active_index == usize::MAX {
         // Every segment ended in a seal (or there are none): start a fresh one.
         let id = next_segment_id;
-        let seg = Segment::create(dir, id, segment_size, store_id, meta.format_version)
+        let seg = Segment::create(disk, dir, id, segment_size, store_id, meta.format_version)
             .map_err(io(dir))?;
         kept.push(Arc::new(seg));
         (SEGMENT_HEADER_LEN as u32, id + 1)
@@ -493,6 +495,7 @@ mod tests {
                 .store(false, std::sync::atomic::Ordering::Release);
             drop(w);
             Segment::create(
+                &inner.disk,
                 dir.path(),
                 id,
                 small().segment_size,

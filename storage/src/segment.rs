@@ -7,16 +7,13 @@
 //! mapping spares each group-commit sync from write-protecting mapped pages (and the TLB
 //! shootdowns and page faults that follow).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 use parking_lot::Mutex;
 
-use crate::directory::sync_dir;
+use crate::disk::{Disk, DiskFile, StoreDisk, StoreFile};
 use crate::format::{
     entry_len, EntryKind, SegmentHeader, ENTRY_HEADER_LEN, SEGMENT_HEADER_LEN, SEGMENT_SUFFIX,
 };
@@ -28,7 +25,9 @@ pub(crate) struct Segment {
     /// Where the file lives.
     pub path: PathBuf,
     /// Frames are appended through the file; the mapping is read-only.
-    file: File,
+    file: StoreFile,
+    /// What renames and deletes the file.
+    disk: StoreDisk,
     map: MmapRaw,
     size: u32,
     /// Bytes of entries in this segment that are still the newest record of their key.
@@ -80,6 +79,7 @@ impl Segment {
     /// Creates segment `id` of store `store_id` (in format `format`) in `dir`: header, zeros
     /// to `size`, synced, then renamed into place.
     pub fn create(
+        disk: &StoreDisk,
         dir: &Path,
         id: u32,
         size: u32,
@@ -87,9 +87,9 @@ impl Segment {
         format: u32,
     ) -> std::io::Result<Segment> {
         let tmp = dir.join(format!("{}.tmp", segment_file_name(id)));
-        let seg = Self::create_at(dir, &tmp, id, size, store_id, format)?;
-        std::fs::rename(&tmp, &seg.path)?;
-        sync_dir(dir)?;
+        let seg = Self::create_at(disk, dir, &tmp, id, size, store_id, format)?;
+        disk.rename(&tmp, &seg.path)?;
+        disk.sync_dir(dir)?;
         Ok(seg)
     }
 
@@ -98,6 +98,7 @@ impl Segment {
     /// it. A crash before that leaves a file recovery deletes, never an unused segment in the
     /// middle of the log.
     pub fn create_spare(
+        disk: &StoreDisk,
         dir: &Path,
         id: u32,
         size: u32,
@@ -105,7 +106,7 @@ impl Segment {
         format: u32,
     ) -> std::io::Result<Segment> {
         let spare = spare_path(dir, id);
-        let seg = Self::create_at(dir, &spare, id, size, store_id, format)?;
+        let seg = Self::create_at(disk, dir, &spare, id, size, store_id, format)?;
         *seg.spare.lock() = Some(spare);
         Ok(seg)
     }
@@ -114,7 +115,7 @@ impl Segment {
     /// sync before any frame in this segment is acknowledged.
     pub fn activate(&self) -> std::io::Result<()> {
         if let Some(spare) = self.spare.lock().take() {
-            std::fs::rename(spare, &self.path)?;
+            self.disk.rename(&spare, &self.path)?;
         }
         Ok(())
     }
@@ -122,12 +123,13 @@ impl Segment {
     /// Deletes the file of a spare that was never activated.
     pub fn discard(&self) -> std::io::Result<()> {
         match self.spare.lock().take() {
-            Some(spare) => std::fs::remove_file(spare),
-            None => std::fs::remove_file(&self.path),
+            Some(spare) => self.disk.remove(&spare),
+            None => self.disk.remove(&self.path),
         }
     }
 
     fn create_at(
+        disk: &StoreDisk,
         dir: &Path,
         at: &Path,
         id: u32,
@@ -137,12 +139,7 @@ impl Segment {
     ) -> std::io::Result<Segment> {
         assert!(size as usize > SEGMENT_HEADER_LEN && size % 4096 == 0);
         let path = dir.join(segment_file_name(id));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(at)?;
+        let file = disk.create(at)?;
         let header = SegmentHeader {
             format_version: format,
             size,
@@ -152,26 +149,33 @@ impl Segment {
         // Real zeros, not a sparse file or preallocated extents: appends later dirty only
         // data blocks, so each group commit's sync writes no metadata.
         let chunk = vec![0u8; 1 << 20];
-        file.write_all(&header.encode())?;
-        let mut left = size as usize - SEGMENT_HEADER_LEN;
-        while left > 0 {
-            let n = left.min(chunk.len());
-            file.write_all(&chunk[..n])?;
-            left -= n;
+        file.write_at(&header.encode(), 0)?;
+        let mut at = SEGMENT_HEADER_LEN;
+        while at < size as usize {
+            let n = (size as usize - at).min(chunk.len());
+            file.write_at(&chunk[..n], at as u64)?;
+            at += n;
         }
-        file.sync_all()?;
-        Self::map(id, path, file, size)
+        DiskFile::sync_all(&file)?;
+        Self::map(disk, id, path, file, size)
     }
 
     /// Maps an existing, full-size segment file.
-    pub fn map(id: u32, path: PathBuf, file: File, size: u32) -> std::io::Result<Segment> {
+    pub fn map(
+        disk: &StoreDisk,
+        id: u32,
+        path: PathBuf,
+        file: StoreFile,
+        size: u32,
+    ) -> std::io::Result<Segment> {
         let map = MmapOptions::new()
             .len(size as usize)
-            .map_raw_read_only(&file)?;
+            .map_raw_read_only(file.std())?;
         Ok(Segment {
             id,
             path,
             file,
+            disk: disk.clone(),
             map,
             size,
             live: AtomicU64::new(0),
@@ -233,7 +237,7 @@ impl Segment {
             bytes.len(),
             self.id
         );
-        self.file.write_all_at(bytes, off as u64)
+        self.file.write_at(bytes, off as u64)
     }
 
     /// Makes `[from, to)` durable.
@@ -242,6 +246,6 @@ impl Segment {
         if from == to {
             return Ok(());
         }
-        self.map.flush_range(from, to - from)
+        self.file.sync_range(&self.map, from, to)
     }
 }

@@ -11,6 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::batch::Batch;
 use crate::compaction::{compact_all, ensure_spare, run_maintenance, Retiring};
 use crate::directory::{self, DirLock, Found};
+use crate::disk::StoreDisk;
 use crate::durability::{run_flusher, DurableFuture, DurableState};
 use crate::error::{CommitError, DurabilityError, OpenError};
 use crate::format::{log_position, EMBEDDED_FORMAT_VERSION, REPLICA_FORMAT_VERSION};
@@ -25,6 +26,8 @@ use crate::writer::Writer;
 /// Shared state of an open store.
 pub(crate) struct Inner {
     pub dir: PathBuf,
+    /// What every change to the store's files goes through.
+    pub disk: StoreDisk,
     pub options: Options,
     pub store_id: u64,
     /// The store's format, which its segment headers repeat.
@@ -120,11 +123,12 @@ impl Store {
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Store, OpenError> {
         let dir = dir.as_ref().to_path_buf();
         options.validate().map_err(OpenError::Options)?;
+        let disk = options.store_disk();
         // Looked at before locking, so a directory that is not a store gets no lock file;
         // and again after, since another process may have created the store meanwhile.
-        directory::inspect(&dir, options.create)?;
+        directory::inspect(&disk, &dir, options.create)?;
         let lock = directory::lock(&dir)?;
-        let found = directory::inspect(&dir, options.create)?;
+        let found = directory::inspect(&disk, &dir, options.create)?;
         let meta = match found {
             Found::Store(meta) if meta.is_replica() && !options.replica => {
                 return Err(OpenError::IsAReplica { dir });
@@ -139,11 +143,11 @@ impl Store {
                 } else {
                     EMBEDDED_FORMAT_VERSION
                 };
-                directory::create_meta(&dir, version)?
+                directory::create_meta(&disk, &dir, version)?
             }
         };
         let index = Index::new();
-        let r = recover(&dir, &meta, options.segment_size, &index)?;
+        let r = recover(&disk, &dir, &meta, options.segment_size, &index)?;
         let mut options = options;
         options.segment_size = r.segment_size;
         let active = r
@@ -166,6 +170,7 @@ impl Store {
         };
         let inner = Arc::new(Inner {
             dir,
+            disk,
             store_id: meta.store_id,
             format_version: meta.format_version,
             index,
@@ -295,6 +300,9 @@ impl Store {
             "waiting for sequence {seq}, which has not been committed"
         );
         self.inner.request_sync();
+        if self.inner.options.acknowledges_before_sync() {
+            return Ok(());
+        }
         self.inner.durable.wait(seq)
     }
 

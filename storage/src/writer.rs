@@ -336,6 +336,7 @@ impl Inner {
                 w.next_segment_id += 1;
                 Arc::new(
                     Segment::create(
+                        &self.disk,
                         &self.dir,
                         id,
                         self.options.segment_size,
