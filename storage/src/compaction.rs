@@ -257,6 +257,7 @@ fn relocate_live(inner: &Inner, seg: &Segment) -> Result<u64, CommitError> {
     let limit = CHUNK.min(max_frame_len(inner.options.segment_size) - FRAME_HEADER_LEN);
     let mut batch: Vec<Entry<'_>> = Vec::new();
     let mut batch_bytes = 0usize;
+    let mut relocated = false;
     let mut off = SEGMENT_HEADER_LEN;
     while off + FRAME_HEADER_LEN <= end {
         // SAFETY: the segment is sealed; its frames up to `end` are published and never
@@ -282,7 +283,7 @@ fn relocate_live(inner: &Inner, seg: &Segment) -> Result<u64, CommitError> {
             at += header.total_len();
             if is_live(inner, seg, oldest, &e) {
                 if batch_bytes + e.header.total_len() > limit {
-                    relocate(inner, seg, oldest, &batch)?;
+                    relocated |= relocate(inner, seg, oldest, &batch)?;
                     batch.clear();
                     batch_bytes = 0;
                 }
@@ -293,7 +294,7 @@ fn relocate_live(inner: &Inner, seg: &Segment) -> Result<u64, CommitError> {
         off = frame_end;
     }
     if !batch.is_empty() {
-        relocate(inner, seg, oldest, &batch)?;
+        relocated |= relocate(inner, seg, oldest, &batch)?;
     }
     // Not just the last relocation: a commit may have killed an entry after an earlier
     // chunk was scanned, and the segment must outlive that commit's sync too. Every commit
@@ -304,8 +305,11 @@ fn relocate_live(inner: &Inner, seg: &Segment) -> Result<u64, CommitError> {
     // are the newest frames on disk, damage to them would pass for a torn, unsynced tail,
     // which recovery discards: the relocated entries would silently vanish. A frame after
     // them that says they were synced makes such damage a reported corruption instead.
-    let vouched = vouch(inner)?;
-    wait_durable(inner, vouched)?;
+    // (With nothing relocated, nothing lives only there.)
+    if relocated {
+        let vouched = vouch(inner)?;
+        wait_durable(inner, vouched)?;
+    }
     Ok(after_seq)
 }
 
@@ -332,13 +336,13 @@ fn vouch(inner: &Inner) -> Result<u64, CommitError> {
     Ok(seq)
 }
 
-/// Writes the still-live entries of `entries` in one frame.
+/// Writes the still-live entries of `entries` in one frame; returns whether there were any.
 fn relocate(
     inner: &Inner,
     seg: &Segment,
     oldest: bool,
     entries: &[Entry<'_>],
-) -> Result<(), CommitError> {
+) -> Result<bool, CommitError> {
     let mut guard = inner.writer.lock();
     let w = &mut *guard;
     inner.check_open()?;
@@ -350,7 +354,7 @@ fn relocate(
         .filter(|e| is_live(inner, seg, oldest, e))
         .collect();
     if live.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let len = FRAME_HEADER_LEN + live.iter().map(|e| e.header.total_len()).sum::<usize>();
     let (seq, dst, start) = inner.begin_frame(w, len)?;
@@ -383,7 +387,7 @@ fn relocate(
     inner.publish(w, seq, start + len);
     drop(guard);
     inner.flush_signal.ring();
-    Ok(())
+    Ok(true)
 }
 
 /// Deletes the compacted segments that no open snapshot can read any more.

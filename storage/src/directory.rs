@@ -126,9 +126,13 @@ pub(crate) fn inspect(disk: &StoreDisk, dir: &Path, create: bool) -> Result<Foun
             .collect();
         disk.create_dir_all(dir).map_err(io_err(dir))?;
         for parent in created.iter().rev().filter_map(|d| d.parent()) {
-            if !parent.as_os_str().is_empty() {
-                disk.sync_dir(parent).map_err(io_err(parent))?;
-            }
+            // A relative path of one component lives in the working directory.
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            disk.sync_dir(parent).map_err(io_err(parent))?;
         }
     }
     if !dir.is_dir() {

@@ -423,3 +423,41 @@ fn replay() {
     replay.advance_to(point);
     check(&run, &replay, seed, tmp.path()).unwrap();
 }
+
+/// A recording begun on a store that already exists: its files, the `STORE` file among
+/// them, count as durable from the start, so every image holds them.
+#[test]
+fn a_recording_begun_on_an_existing_store_keeps_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let store = Store::open(&dir, options(None, false)).unwrap();
+    let mut batch = Batch::new();
+    batch.put_object(1, "power.Object", b"before the recording");
+    store.wait_durable(store.commit(&batch).unwrap()).unwrap();
+    store.close().unwrap();
+
+    let disk = RecordingDisk::new();
+    let store = Store::open(&dir, options(Some(disk.clone()), false)).unwrap();
+    let opened = disk.ops();
+    batch.clear();
+    batch.put_object(2, "power.Object", b"recorded");
+    store.wait_durable(store.commit(&batch).unwrap()).unwrap();
+    let synced = disk.ops();
+    let recording = disk.cut_power();
+    drop(store);
+
+    let mut replay = recording.replay();
+    for (point, second) in [(opened, false), (synced, true)] {
+        replay.advance_to(point);
+        for seed in 0..8 {
+            let at = tmp.path().join(format!("image-{point}-{seed}"));
+            replay.image(&dir, seed).write_to(&at).unwrap();
+            let store = Store::open(&at, options(None, false)).unwrap();
+            let snap = store.snapshot();
+            assert_eq!(snap.object(1).unwrap().value, b"before the recording");
+            if second {
+                assert_eq!(snap.object(2).unwrap().value, b"recorded");
+            }
+        }
+    }
+}

@@ -240,6 +240,10 @@ struct Tally {
     first_held: AtomicU64,
     /// Announcements heard of payments sent after the syncs were held, by anyone.
     heard_after_hold: AtomicU64,
+    /// Set once the player has seen the order to stop: it sends nothing more.
+    stopped: AtomicBool,
+    /// Set when the player's task ends, for whatever reason.
+    ended: AtomicBool,
 }
 
 /// What every player and the submitter saw, and what the test tells them.
@@ -307,6 +311,17 @@ impl Watch {
         self.held.load(Ordering::SeqCst) && self.sent_after_hold(k, n)
     }
 
+    /// Fails the test if a player left while the load should still be running (its login,
+    /// or a send, failed): waiting on it would only time out.
+    fn check_players(&self) {
+        for (k, t) in self.tallies.iter().enumerate() {
+            assert!(
+                !t.ended.load(Ordering::SeqCst),
+                "player p{k} left while the load was running: its login or a send failed"
+            );
+        }
+    }
+
     /// Payments sent after the syncs were held, by all players.
     fn sent_since_hold(&self) -> u64 {
         self.tallies
@@ -323,6 +338,11 @@ impl Watch {
 /// rest; returns when its session ends, or when everything sent is acknowledged and it
 /// has heard the announcements it was told to wait for.
 async fn play(endpoint: Endpoint, k: usize, watch: Arc<Watch>, seed: u64) {
+    pay(endpoint, k, &watch, seed).await;
+    watch.tallies[k].ended.store(true, Ordering::SeqCst);
+}
+
+async fn pay(endpoint: Endpoint, k: usize, watch: &Watch, seed: u64) {
     let options = ClientOptions {
         reconnect: false,
         ..ClientOptions::default()
@@ -336,6 +356,10 @@ async fn play(endpoint: Endpoint, k: usize, watch: Arc<Watch>, seed: u64) {
         let sent = tally.sent.load(Ordering::SeqCst);
         let acked = tally.acked.load(Ordering::SeqCst);
         let stopping = watch.stop.load(Ordering::SeqCst);
+        if stopping {
+            // Read before deciding to send: from here on this player sends nothing.
+            tally.stopped.store(true, Ordering::SeqCst);
+        }
         let heard = tally.heard_after_hold.load(Ordering::SeqCst);
         if stopping && acked >= sent && heard >= watch.heard_target.load(Ordering::SeqCst) {
             return;
@@ -497,11 +521,13 @@ impl Running {
     fn hold_at(&self, acks: u64) {
         let w = &self.watch;
         wait_until("payments acknowledged before the hold", || {
+            w.check_players();
             w.acked() >= acks && w.completed.load(Ordering::SeqCst) > 0
         });
         // Paused and answered, so that every player's next payments come after the hold.
         w.pause.store(true, Ordering::SeqCst);
         wait_until("the load to pause", || {
+            w.check_players();
             w.submitter_idle.load(Ordering::SeqCst)
                 && w.tallies
                     .iter()
@@ -511,6 +537,7 @@ impl Running {
         w.held.store(true, Ordering::SeqCst);
         w.pause.store(false, Ordering::SeqCst);
         let stuck = || {
+            w.check_players();
             if self.disk.syncs_waiting() == 0 {
                 return false;
             }
@@ -620,10 +647,11 @@ fn held_sync_run(early: bool) -> u64 {
     // Everyone stops; once every payment is answered, each player waits to hear every
     // payment made after the hold announced.
     w.stop.store(true, Ordering::SeqCst);
-    wait_until("every payment answered", || {
-        w.tallies
-            .iter()
-            .all(|t| t.acked.load(Ordering::SeqCst) >= t.sent.load(Ordering::SeqCst))
+    wait_until("every player stopped and every payment answered", || {
+        w.tallies.iter().all(|t| {
+            t.stopped.load(Ordering::SeqCst)
+                && t.acked.load(Ordering::SeqCst) >= t.sent.load(Ordering::SeqCst)
+        })
     });
     let since = w.sent_since_hold();
     w.heard_target.store(since, Ordering::SeqCst);
@@ -679,6 +707,7 @@ fn power_loss_run(cut: Cut, early: bool, seed: u64) -> u64 {
         Cut::UnderLoad => {
             let w = &run.watch;
             wait_until("payments acknowledged before the power goes", || {
+                w.check_players();
                 w.acked() >= at && w.completed.load(Ordering::SeqCst) > 0
             });
         }

@@ -3,7 +3,7 @@
 //! disk could hold after a power loss at any point. It can also hold syncs (a test of the
 //! acknowledgment path) and lose power (every operation from then on fails).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -19,10 +19,14 @@ use crate::disk::{Disk, DiskFile, OsDisk};
 
 /// A disk that records every change it makes to the real files, for power-loss tests.
 ///
-/// Hand it to a store with [`Options::disk`](crate::Options::disk). Files the store opens
-/// that the disk did not create count as already durable. Syncs are only written down, not
-/// done: what is durable is what the recording says, and a real sync would only slow the
-/// test.
+/// Hand it to a store with [`Options::disk`](crate::Options::disk). The files already in a
+/// directory when the disk first works in it count as durable, as they are then. Syncs are
+/// only written down, not done: what is durable is what the recording says, and a real
+/// sync would only slow the test.
+///
+/// Creating a file over an existing name is recorded as a new file taking the name (the
+/// old one gone once the change is durable), not as a truncation in place; the store does
+/// that only to a `STORE.tmp` or `.tmp` segment an interrupted creation left.
 #[derive(Clone, Default)]
 pub struct RecordingDisk {
     shared: Arc<Shared>,
@@ -53,6 +57,8 @@ struct State {
     paths: Vec<PathBuf>,
     /// What each path names now.
     names: HashMap<PathBuf, u64>,
+    /// Directories whose files existing before the recording have been adopted.
+    seen_dirs: HashSet<PathBuf>,
     /// The name each inode has now.
     inode_paths: HashMap<u64, PathBuf>,
     next_inode: u64,
@@ -169,6 +175,10 @@ impl RecordingDisk {
         if let Some(&inode) = s.names.get(path) {
             return Ok(inode);
         }
+        self.know_dir(s, path.parent().unwrap_or(Path::new("")))?;
+        if let Some(&inode) = s.names.get(path) {
+            return Ok(inode);
+        }
         let bytes = std::fs::read(path)?;
         let inode = s.next_inode;
         s.next_inode += 1;
@@ -183,6 +193,29 @@ impl RecordingDisk {
             path.to_path_buf(),
         );
         Ok(inode)
+    }
+
+    /// The first time the disk touches `dir`, adopts every file already in it: a store
+    /// opened on existing files reads some of them (its `STORE` file) without the disk, and
+    /// an image must hold them all.
+    fn know_dir(&self, s: &mut State, dir: &Path) -> io::Result<()> {
+        if !s.seen_dirs.insert(dir.to_path_buf()) || !dir.is_dir() {
+            return Ok(());
+        }
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                files.push(entry.path());
+            }
+        }
+        files.sort();
+        for path in files {
+            if !s.names.contains_key(&path) {
+                self.inode_of(s, &path)?;
+            }
+        }
+        Ok(())
     }
 
     fn file(&self, file: File, inode: u64) -> RecordingFile {
@@ -206,6 +239,7 @@ impl Disk for RecordingDisk {
 
     fn create(&self, path: &Path) -> io::Result<RecordingFile> {
         let mut s = self.lock()?;
+        self.know_dir(&mut s, path.parent().unwrap_or(Path::new("")))?;
         let file = OsDisk.create(path)?;
         let inode = s.next_inode;
         s.next_inode += 1;
@@ -237,6 +271,8 @@ impl Disk for RecordingDisk {
         }
         for d in missing.into_iter().rev() {
             std::fs::create_dir(&d)?;
+            // New, so empty: nothing in it to adopt.
+            s.seen_dirs.insert(d.clone());
             s.push(Op::MakeDir { path: d.clone() }, d);
         }
         Ok(())
