@@ -195,7 +195,7 @@ impl Image {
                             continue;
                         }
                         kept = true;
-                        if let Some(part) = p.part_of_sector(s) {
+                        if let Some(part) = p.part(s * SECTOR, (s + 1) * SECTOR) {
                             part.apply(&mut bytes);
                         }
                     }

@@ -128,12 +128,6 @@ impl RecordingDisk {
         self.shared.state.lock().ops.len()
     }
 
-    /// The operations recorded so far.
-    pub fn recording(&self) -> Recording {
-        let s = self.shared.state.lock();
-        Recording::new(s.ops.clone(), s.paths.clone())
-    }
-
     /// From now on every sync (of a file, a range or a directory) waits until
     /// [`release_syncs`](Self::release_syncs) or [`cut_power`](Self::cut_power). Writes go
     /// on.

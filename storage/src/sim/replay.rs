@@ -26,7 +26,7 @@ impl Pending {
     }
 
     /// The part of this write inside `[from, to)`, if any.
-    fn part(&self, from: u64, to: u64) -> Option<Pending> {
+    pub(crate) fn part(&self, from: u64, to: u64) -> Option<Pending> {
         let start = self.off.max(from);
         let end = self.end().min(to);
         (start < end).then(|| Pending {
@@ -137,16 +137,6 @@ impl<'r> Replay<'r> {
         }
     }
 
-    /// Writes not yet durable, in all files.
-    pub fn pending_writes(&self) -> usize {
-        self.files.values().map(|f| f.pending.len()).sum()
-    }
-
-    /// Directory changes not yet durable, in all directories.
-    pub fn pending_dir_ops(&self) -> usize {
-        self.dirs.values().map(|d| d.pending.len()).sum()
-    }
-
     /// What the disk could hold for directory `dir` if the power went now, as `seed`
     /// decides: seed 0 loses everything that was not durable, seed 1 keeps all of it, other
     /// seeds keep, lose and tear writes and keep or lose directory changes in mixes of
@@ -234,13 +224,5 @@ impl<'r> Replay<'r> {
                 }
             }
         }
-    }
-}
-
-impl Pending {
-    /// The part of this write inside sector `s`.
-    pub(crate) fn part_of_sector(&self, s: u64) -> Option<Pending> {
-        use super::image::SECTOR;
-        self.part(s * SECTOR, (s + 1) * SECTOR)
     }
 }
